@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { defineFunction } from 'edgebatch';
+import { decodeImage, directionInput } from './_shared/ocr.ts';
+import { sampleLine } from './_shared/samples.ts';
+
+/**
+ * Same classifier as text-direction, different answer: should a scanner rotate this line before OCR?
+ * Calls of both functions share batches on the `ocr-cls` model.
+ */
+export default defineFunction({
+  description: 'Whether a text line must be rotated 180 degrees before recognition, with a threshold',
+  model: 'ocr-cls',
+  slo: '250ms',
+  input: z.object({
+    image: z.string().min(1),
+    threshold: z.number().min(0.5).max(1).default(0.9).describe('probability of "upside down" needed to say rotate'),
+  }),
+  pre: async ({ image }) => directionInput(await decodeImage(image)),
+  post: ({ output }, { threshold }) => {
+    const upsideDown = (output.data as Float32Array)[1];
+    return { rotate: upsideDown >= threshold ? 180 : 0, probabilityUpsideDown: upsideDown };
+  },
+  example: { image: sampleLine, threshold: 0.9 },
+});

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { defineFunction } from 'edgebatch';
+import { decodeImage, directionInput, directionLabel } from './_shared/ocr.ts';
+import { sampleLine } from './_shared/samples.ts';
+
+/** Is this text line upright or upside down? PaddleOCR's direction classifier. */
+export default defineFunction({
+  description: 'Text-line direction (0 or 180 degrees) of a base64 PNG or JPEG',
+  model: 'ocr-cls',
+  slo: '100ms',
+  input: z.object({ image: z.string().min(1).describe('base64 PNG or JPEG of one text line') }),
+  pre: async ({ image }) => directionInput(await decodeImage(image)),
+  post: ({ output }) => {
+    const { angle, score } = directionLabel(output.data as Float32Array);
+    return { angle, upright: angle === 0, score };
+  },
+  example: { image: sampleLine },
+});

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import type { ResolvedModelConfig } from '../config.ts';
+import { CancelledError, RunFailedError } from '../errors.ts';
+import type { Device } from '../lanes/device.ts';
+import type { WireTensor } from '../lanes/protocol.ts';
+import type { ModelRegistry } from '../models/registry.ts';
+import { canShareBatch, dataType, stack, unstack, type ItemTensor } from '../models/tensor.ts';
+import { systemClock, type Clock } from '../scheduler/clock.ts';
+import { CostFitter } from '../scheduler/cost-fit.ts';
+import { ModelQueue } from '../scheduler/model-queue.ts';
+import { policyFor } from '../scheduler/policies/index.ts';
+import { RateMeter } from '../scheduler/rate.ts';
+import type { BatchPolicy, Pending, PolicyContext } from '../scheduler/types.ts';
+
+/** One invocation's item, keyed by model input name, with its batched input first. */
+export type ItemFeeds = Readonly<Record<string, ItemTensor>>;
+
+/** What an invocation learns about the batch it rode in. */
+export interface BatchOutcome {
+  readonly outputs: Record<string, ItemTensor>;
+  readonly batchId: number;
+  readonly batchSize: number;
+  /** Arrival to dispatch. */
+  readonly queueMs: number;
+  /** Dispatch to outputs back, including the wait for a lane. */
+  readonly inferenceMs: number;
+}
+
+/** A finished batch, for metrics and the cost fit. */
+export interface BatchRecord {
+  readonly model: string;
+  readonly batchId: number;
+  readonly size: number;
+  readonly runMs: number;
+  readonly ok: boolean;
+  readonly inputBytes: number;
+  readonly errorId?: string;
+  readonly error?: string;
+}
+
+interface Invocation {
+  readonly feeds: ItemFeeds;
+  readonly fn: string;
+  resolve(outcome: BatchOutcome): void;
+  reject(err: Error): void;
+}
+
+export interface ModelBatcherOptions {
+  model: ResolvedModelConfig;
+  models: ModelRegistry;
+  device: Device;
+  lanes: number;
+  marginMs: number;
+  fitWindow: number;
+  /** The model's mean-latency objective, ms (depends on which functions use it right now). */
+  objectiveMs(): number;
+  nextBatchId(): number;
+  onBatch?(record: BatchRecord): void;
+  clock?: Clock;
+  policy?: BatchPolicy;
+}
+
+/**
+ * A model's batcher: one queue fed by every function on the model. It turns the scheduler's decisions into
+ * device runs: stack the items (padding dynamic dims), run once on a lane, split outputs back in order.
+ * A failed run fails only its own items; the queue carries on.
+ */
+export class ModelBatcher {
+  readonly name: string;
+  readonly fit: CostFitter;
+  readonly rate = new RateMeter();
+  readonly #opts: ModelBatcherOptions;
+  readonly #clock: Clock;
+  readonly #queue: ModelQueue<Invocation>;
+  readonly #pad: boolean;
+  #inFlightBatches = new Set<Promise<void>>();
+
+  constructor(options: ModelBatcherOptions) {
+    this.#opts = options;
+    this.name = options.model.name;
+    this.#clock = options.clock ?? systemClock;
+    this.#pad = options.model.shapes === 'pad';
+    this.fit = new CostFitter(options.fitWindow);
+    const input = () => this.#batchedInput();
+    this.#queue = new ModelQueue<Invocation>({
+      clock: this.#clock,
+      policy: options.policy ?? policyFor(options.model),
+      maxBatch: options.model.maxBatch,
+      lanes: options.lanes,
+      context: () => this.context(),
+      canJoin: (head, other) => {
+        const name = input();
+        return Object.keys(head.feeds).every((k) => other.feeds[k] && canShareBatch(head.feeds[k].dims, other.feeds[k].dims, this.#pad && k === name));
+      },
+      dispatch: (batch) => this.#run(batch),
+    });
+  }
+
+  /** Items waiting to be dispatched. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Batches on the device now. */
+  get inFlight(): number {
+    return this.#queue.inFlight;
+  }
+
+  /** Time left on the device's current batches plus the batches the waiting items will need, ms. */
+  backlogMs(extraItems = 0): number | undefined {
+    const n = this.#queue.length + extraItems;
+    const max = this.#opts.model.maxBatch;
+    const full = Math.floor(n / max);
+    const rest = n % max;
+    const perFull = this.fit.predict(max);
+    if (perFull === undefined) return undefined;
+    const running = this.#queue.inFlight > 0 ? this.fit.predict(max) ?? 0 : 0;
+    return running + (full * perFull) / this.#opts.lanes + (rest > 0 ? this.fit.predict(rest)! : 0);
+  }
+
+  /** What the policy sees about this model now. */
+  context(): PolicyContext {
+    const f = this.fit.get();
+    return {
+      predictMs: (b) => this.fit.predict(b),
+      cost: f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms },
+      ratePerSec: this.rate.perSecond(this.#clock.now()),
+      objectiveMs: this.#opts.objectiveMs(),
+      marginMs: this.#opts.marginMs,
+    };
+  }
+
+  #batchedInput(): string | undefined {
+    return this.#opts.model.input ?? this.#opts.models.meta(this.name)?.inputs[0]?.name;
+  }
+
+  /**
+   * Queues one item. It leaves the queue, costing no device time, if `signal` aborts before dispatch.
+   */
+  submit(feeds: ItemFeeds, fn: string, deadlineMs: number, signal?: AbortSignal): Promise<BatchOutcome> {
+    const now = this.#clock.now();
+    this.rate.record(now);
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      const pending: Pending<Invocation> = {
+        arrivalMs: now,
+        deadlineMs,
+        payload: { feeds, fn, resolve, reject },
+      };
+      if (signal) {
+        if (signal.aborted) return reject(new CancelledError('client went away before dispatch'));
+        const onAbort = () => {
+          if (this.#queue.remove(pending)) reject(new CancelledError('client went away before dispatch'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const clean = () => signal.removeEventListener('abort', onAbort);
+        pending.payload.resolve = (o) => (clean(), resolve(o));
+        pending.payload.reject = (e) => (clean(), reject(e));
+      }
+      this.#queue.push(pending);
+    });
+  }
+
+  #run(batch: Pending<Invocation>[]): void {
+    const p = this.#execute(batch).finally(() => {
+      this.#inFlightBatches.delete(p);
+      this.#queue.complete();
+    });
+    this.#inFlightBatches.add(p);
+  }
+
+  async #execute(batch: Pending<Invocation>[]): Promise<void> {
+    const { model, device, models } = this.#opts;
+    const batchId = this.#opts.nextBatchId();
+    const dispatchedAt = this.#clock.now();
+    let earliest = Infinity;
+    for (const it of batch) earliest = Math.min(earliest, it.deadlineMs);
+    let inputBytes = 0;
+    try {
+      await models.ensure(this.name);
+      const feeds: Record<string, WireTensor> = {};
+      for (const key of Object.keys(batch[0].payload.feeds)) {
+        const t = stack(batch.map((it) => it.payload.feeds[key]), model.padValue);
+        inputBytes += t.data.byteLength;
+        feeds[key] = { type: dataType(t.data), data: t.data, dims: [...t.dims] };
+      }
+      const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
+      const finishedAt = this.#clock.now();
+      const split: Record<string, ItemTensor[]> = {};
+      for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
+      this.fit.add(batch.length, runMs);
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, ok: true, inputBytes });
+      batch.forEach((it, i) => {
+        const mine: Record<string, ItemTensor> = {};
+        for (const name of Object.keys(split)) mine[name] = split[name][i];
+        it.payload.resolve({ outputs: mine, batchId, batchSize: batch.length, queueMs: dispatchedAt - it.arrivalMs, inferenceMs: finishedAt - dispatchedAt });
+      });
+    } catch (err) {
+      const errorId = randomUUID();
+      const message = err instanceof Error ? err.message : String(err);
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, ok: false, inputBytes, errorId, error: message });
+      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err));
+    }
+  }
+
+  /**
+   * Warm-up probe: runs copies of one item at each of `sizes` straight on the device and feeds the cost
+   * fit, so the scheduler has predictions before the first request. Two sizes at least make a line.
+   */
+  async probe(item: ItemFeeds, sizes: readonly number[]): Promise<void> {
+    const { model, device, models } = this.#opts;
+    await models.ensure(this.name);
+    for (const b of sizes) {
+      const feeds: Record<string, WireTensor> = {};
+      for (const [key, t] of Object.entries(item)) {
+        const batch = stack(Array.from({ length: b }, () => t), model.padValue);
+        feeds[key] = { type: dataType(batch.data), data: batch.data, dims: [...batch.dims] };
+      }
+      const { runMs } = await device.run({ name: this.name, file: model.file }, feeds, -Infinity);
+      this.fit.add(b, runMs);
+    }
+  }
+
+  /** Fails every waiting item (the runtime is stopping without draining). */
+  rejectWaiting(reason: string): void {
+    for (const it of this.#queue.drainWaiting()) it.payload.reject(new CancelledError(reason));
+  }
+
+  /** Resolves when nothing waits and no batch is running. */
+  async onIdle(): Promise<void> {
+    while (this.#queue.length > 0 || this.#inFlightBatches.size > 0) {
+      await Promise.all([...this.#inFlightBatches]);
+      if (this.#queue.length > 0 && this.#inFlightBatches.size === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}

@@ -1,0 +1,211 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseDuration, type Duration } from './duration.ts';
+
+/** How a model's queue decides when to dispatch and how much to take. See scheduler/policies/. */
+export type PolicyName = 'slo' | 'greedy' | 'fixed-delay' | 'none';
+
+/** One model as written in hono.config.ts. */
+export interface ModelConfig {
+  /** Path to the .onnx file, relative to the config file or absolute. */
+  file: string;
+  /** Largest batch the model may run. Default 32. */
+  maxBatch?: number;
+  /** The input stacked along the batch axis. Default: the model's first input. */
+  input?: string;
+  /**
+   * How items whose shapes differ in a dynamic dimension share a batch. `pad` (default when `padValue`
+   * is set) pads each to the largest in the batch with `padValue`; `bucket` only batches items of equal shape.
+   */
+  shapes?: 'pad' | 'bucket';
+  /** Value used to pad dynamic dimensions. Default 0. */
+  padValue?: number;
+  /** Scheduling policy for this model. Default: `scheduler.policy`. */
+  policy?: PolicyName;
+  /** For `fixed-delay`: Triton-style maximum queue delay and preferred batch size. */
+  fixedDelay?: { maxQueueDelay?: Duration; preferredBatchSize?: number };
+}
+
+/** The configuration a user writes; every field is optional and documented with its default. */
+export interface UserConfig {
+  /** Interface to listen on. Default `127.0.0.1`; the `HOST` environment variable overrides it. */
+  host?: string;
+  /** Port to listen on. Default 8787; the `PORT` environment variable overrides it (0 picks a free port). */
+  port?: number;
+  /** Folder of handler files, relative to the config file. Default `functions`. */
+  functionsDir?: string;
+  /** Folder where deployed versions are kept. Default `.edgebatch`. */
+  dataDir?: string;
+  /** Execution provider. `cuda` needs onnxruntime-node's CUDA provider installed. Default `cpu`. */
+  device?: 'cpu' | 'cuda';
+  /** Worker threads that run batches (device lanes). Default 1: one batch at a time, as the formula models. */
+  lanes?: number;
+  /** onnxruntime intra-op threads per lane. Default: the machine's cores divided by lanes. */
+  threadsPerLane?: number;
+  models: Record<string, ModelConfig>;
+  scheduler?: {
+    /** Default policy of every model. Default `slo`. */
+    policy?: PolicyName;
+    /** Safety margin kept before a deadline when deciding to hold. Default 2 ms. */
+    margin?: Duration;
+    /** The mean-latency objective of a model is this fraction of the tightest SLO using it. Default 0.5. */
+    meanObjectiveFraction?: number;
+    /** Shed when the predicted mean latency exceeds the objective by this factor. Default 2. */
+    overloadFactor?: number;
+    /** Sliding window of batches the cost fit uses. Default 200. */
+    fitWindow?: number;
+  };
+  /** Power model for joules per inference (modelled, not measured on CPU). */
+  energy?: { busyWatts?: number; idleWatts?: number };
+  limits?: {
+    /** Largest request body in bytes. Default 1 MiB. */
+    bodyBytes?: number;
+    /** Most items waiting per model; more get 503. Default 1024. */
+    queueLength?: number;
+    /** Bytes of model files kept loaded at once (an LRU evicts the rest). Default 2 GiB. */
+    modelCacheBytes?: number;
+    /** Largest handler upload for deploys. Default 256 KiB. */
+    uploadBytes?: number;
+  };
+  /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN`. */
+  admin?: { token?: string };
+  /** pino log level. Default `info` (`silent` in tests via `LOG_LEVEL`). */
+  logLevel?: string;
+}
+
+export interface ResolvedModelConfig {
+  name: string;
+  file: string;
+  maxBatch: number;
+  input: string | undefined;
+  shapes: 'pad' | 'bucket';
+  padValue: number;
+  policy: PolicyName;
+  fixedDelay: { maxQueueDelayMs: number; preferredBatchSize: number };
+}
+
+/** Every field present, units in the names; built once by {@link resolveConfig}. */
+export interface ResolvedConfig {
+  root: string;
+  host: string;
+  port: number;
+  functionsDir: string;
+  dataDir: string;
+  device: 'cpu' | 'cuda';
+  lanes: number;
+  threadsPerLane: number;
+  models: Record<string, ResolvedModelConfig>;
+  scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; fitWindow: number };
+  energy: { busyWatts: number; idleWatts: number };
+  limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number };
+  adminToken: string | undefined;
+  logLevel: string;
+}
+
+/**
+ * Typed identity helper for hono.config.ts: gives completion and type errors, does nothing at run time.
+ *
+ * @example
+ * export default defineConfig({ models: { mlp: { file: 'models/mlp.onnx', maxBatch: 64 } } })
+ */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config;
+}
+
+const policies: readonly PolicyName[] = ['slo', 'greedy', 'fixed-delay', 'none'];
+
+function positiveInt(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`${name} must be an integer >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`${name} must be a finite number >= 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(`${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function portFrom(env: string | undefined, configured: unknown): number {
+  const raw = env ?? configured;
+  if (raw === undefined) return 8787;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`port must be an integer 0-65535, got ${JSON.stringify(raw)}`);
+  return port;
+}
+
+/**
+ * Applies every default once and validates every option, so the rest of the runtime reads plain numbers.
+ * Paths are resolved against `root` (the folder of hono.config.ts).
+ *
+ * @throws TypeError naming the option, what was expected and what was given.
+ */
+export function resolveConfig(user: UserConfig, root: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  if (!user || typeof user !== 'object') throw new TypeError(`config must be an object, got ${JSON.stringify(user)}`);
+  if (!user.models || typeof user.models !== 'object') throw new TypeError('config.models must map model names to { file }');
+  const lanes = positiveInt(user.lanes, 'lanes', 1);
+  const policy = oneOf(user.scheduler?.policy, 'scheduler.policy', policies, 'slo');
+  const models: Record<string, ResolvedModelConfig> = {};
+  for (const [name, m] of Object.entries(user.models)) {
+    const where = `models.${name}`;
+    if (!m || typeof m.file !== 'string' || m.file.length === 0) throw new TypeError(`${where}.file must be a path to an .onnx file, got ${JSON.stringify(m?.file)}`);
+    const maxBatch = positiveInt(m.maxBatch, `${where}.maxBatch`, 32);
+    models[name] = {
+      name,
+      file: path.resolve(root, m.file),
+      maxBatch,
+      input: m.input,
+      shapes: oneOf(m.shapes, `${where}.shapes`, ['pad', 'bucket'] as const, 'pad'),
+      padValue: nonNegative(m.padValue, `${where}.padValue`, 0),
+      policy: oneOf(m.policy, `${where}.policy`, policies, policy),
+      fixedDelay: {
+        maxQueueDelayMs: m.fixedDelay?.maxQueueDelay === undefined ? 5 : parseDuration(m.fixedDelay.maxQueueDelay, `${where}.fixedDelay.maxQueueDelay`),
+        preferredBatchSize: positiveInt(m.fixedDelay?.preferredBatchSize, `${where}.fixedDelay.preferredBatchSize`, maxBatch),
+      },
+    };
+  }
+  const fraction = nonNegative(user.scheduler?.meanObjectiveFraction, 'scheduler.meanObjectiveFraction', 0.5);
+  if (fraction <= 0 || fraction > 1) throw new TypeError(`scheduler.meanObjectiveFraction must be in (0, 1], got ${fraction}`);
+  return {
+    root,
+    host: env.HOST ?? user.host ?? '127.0.0.1',
+    port: portFrom(env.PORT, user.port),
+    functionsDir: path.resolve(root, user.functionsDir ?? 'functions'),
+    dataDir: path.resolve(root, user.dataDir ?? '.edgebatch'),
+    device: oneOf(user.device, 'device', ['cpu', 'cuda'] as const, 'cpu'),
+    lanes,
+    threadsPerLane: positiveInt(user.threadsPerLane, 'threadsPerLane', Math.max(1, Math.floor(os.availableParallelism() / lanes))),
+    models,
+    scheduler: {
+      policy,
+      marginMs: user.scheduler?.margin === undefined ? 2 : parseDuration(user.scheduler.margin, 'scheduler.margin'),
+      meanObjectiveFraction: fraction,
+      overloadFactor: nonNegative(user.scheduler?.overloadFactor, 'scheduler.overloadFactor', 2),
+      fitWindow: positiveInt(user.scheduler?.fitWindow, 'scheduler.fitWindow', 200),
+    },
+    energy: {
+      busyWatts: nonNegative(user.energy?.busyWatts, 'energy.busyWatts', 65),
+      idleWatts: nonNegative(user.energy?.idleWatts, 'energy.idleWatts', 10),
+    },
+    limits: {
+      bodyBytes: positiveInt(user.limits?.bodyBytes, 'limits.bodyBytes', 1024 * 1024),
+      queueLength: positiveInt(user.limits?.queueLength, 'limits.queueLength', 1024),
+      modelCacheBytes: positiveInt(user.limits?.modelCacheBytes, 'limits.modelCacheBytes', 2 * 1024 ** 3),
+      uploadBytes: positiveInt(user.limits?.uploadBytes, 'limits.uploadBytes', 256 * 1024),
+    },
+    adminToken: env.EDGEBATCH_ADMIN_TOKEN ?? user.admin?.token,
+    logLevel: env.LOG_LEVEL ?? user.logLevel ?? 'info',
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Every error the runtime answers with carries a stable `code` and the HTTP status it maps to, so the
+ * HTTP edge turns any of them into a reply in one place (server/on-error.ts) and clients can branch on
+ * `code` rather than on message text.
+ */
+export class EdgebatchError extends Error {
+  readonly code: string;
+  readonly status: number;
+  /** Extra, JSON-safe facts for the reply body (e.g. the schema issues, the function name). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, status: number, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** 404: no function (or model, or version) of that name. */
+export class NotFoundError extends EdgebatchError {
+  constructor(what: string, name: string) {
+    super('not_found', 404, `${what} "${name}" does not exist`, { [what]: name });
+  }
+}
+
+/** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape). */
+export class BadInputError extends EdgebatchError {
+  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request', message: string, details?: Record<string, unknown>) {
+    super(code, 400, message, details);
+  }
+}
+
+/** 413: the body is larger than `limits.bodyBytes`. */
+export class PayloadTooLargeError extends EdgebatchError {
+  constructor(limitBytes: number) {
+    super('payload_too_large', 413, `request body is larger than the limit of ${limitBytes} bytes`, { limitBytes });
+  }
+}
+
+/** 503 with Retry-After: the request would miss its deadline, or the queue is full; shed early, not answered late. */
+export class OverloadedError extends EdgebatchError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec: number, details?: Record<string, unknown>) {
+    super('overloaded', 503, message, { ...details, retryAfterSec });
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
+/** 500: a model run (or a handler's `post`) failed. Only the items of that batch get it; `errorId` ties the reply to the log line. */
+export class RunFailedError extends EdgebatchError {
+  readonly errorId: string;
+  constructor(message: string, errorId: string, cause?: unknown) {
+    super('run_failed', 500, message, { errorId }, { cause });
+    this.errorId = errorId;
+  }
+}
+
+/** The client went away (or the runtime is stopping) before its item was dispatched: it left the queue without costing device time. */
+export class CancelledError extends EdgebatchError {
+  constructor(reason: string) {
+    super('cancelled', 499, reason);
+  }
+}
+
+/** 401: admin call without the right bearer token. */
+export class UnauthorizedError extends EdgebatchError {
+  constructor() {
+    super('unauthorized', 401, 'a valid bearer token is required');
+  }
+}
+
+/** A handler file or config entry that cannot be used; carries the file it came from. */
+export class DefinitionError extends EdgebatchError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_definition', 422, message, details);
+  }
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseDuration } from '../duration.ts';
+import type { FunctionDefinition } from './define.ts';
+
+/** A handler file that passed every check, ready to serve. */
+export interface LoadedFunction {
+  readonly name: string;
+  readonly file: string;
+  /** Short content hash: the same file gives the same version. */
+  readonly version: string;
+  readonly definition: FunctionDefinition;
+  readonly sloMs: number;
+  readonly loadedAt: Date;
+}
+
+/** Why a handler file was not loaded. */
+export interface LoadProblem {
+  readonly file: string;
+  readonly message: string;
+}
+
+export type LoadResult = { ok: true; fn: LoadedFunction } | { ok: false; problem: LoadProblem };
+
+/** Names become URL segments and file names: letters, digits, dash and underscore, starting with a letter or digit. */
+export const functionNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+/** The function name a handler file gives: its base name without extension. */
+export function functionNameOf(file: string): string {
+  return path.basename(file).replace(/\.(m?[jt]s)$/, '');
+}
+
+/**
+ * Imports a handler file and checks everything the runtime relies on: a default export made with
+ * `defineFunction`, a model the config knows, a parseable SLO, a Standard Schema input, `pre`/`post`
+ * functions and an example. Each problem is reported with the file; nothing is thrown.
+ *
+ * @param name the function name (defaults to the file's base name; deploys store versions under other names)
+ */
+export async function loadFunctionFile(file: string, knownModel: (name: string) => boolean, name = functionNameOf(file)): Promise<LoadResult> {
+  const fail = (message: string): LoadResult => ({ ok: false, problem: { file, message } });
+  if (!functionNamePattern.test(name)) return fail(`function name "${name}" must match ${functionNamePattern}`);
+  let source: Buffer;
+  try {
+    source = await readFile(file);
+  } catch (err) {
+    return fail(`cannot read file: ${(err as Error).message}`);
+  }
+  const version = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  let mod: { default?: unknown };
+  try {
+    // The version in the URL makes a changed file a new module instead of the cached one.
+    mod = await import(`${pathToFileURL(file).href}?v=${version}`);
+  } catch (err) {
+    return fail(`cannot be imported: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const def = mod.default as Partial<FunctionDefinition> | undefined;
+  if (!def || typeof def !== 'object') return fail('must `export default defineFunction({...})`');
+  const problems: string[] = [];
+  if (typeof def.model !== 'string') problems.push('`model` must name a model from hono.config.ts');
+  else if (!knownModel(def.model)) problems.push(`model "${def.model}" is not in hono.config.ts`);
+  let sloMs = 0;
+  try {
+    sloMs = parseDuration(def.slo, '`slo`');
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (!def.input || typeof def.input !== 'object' || !('~standard' in def.input)) problems.push('`input` must be a Standard Schema (e.g. a zod schema)');
+  if (typeof def.pre !== 'function') problems.push('`pre` must be a function (input) => item');
+  if (typeof def.post !== 'function') problems.push('`post` must be a function (output, input) => JSON');
+  if (!('example' in def)) problems.push('`example` must be a valid input');
+  if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late') problems.push('`overload` must be "shed" or "serve-late"');
+  if (problems.length > 0) return fail(problems.join('; '));
+  return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, loadedAt: new Date() } };
+}

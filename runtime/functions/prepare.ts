@@ -1,0 +1,52 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { BadInputError } from '../errors.ts';
+import type { ModelMeta } from '../lanes/protocol.ts';
+import { dataType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
+import type { ItemFeeds } from '../batching/model-batcher.ts';
+import type { ItemInput } from './define.ts';
+import type { LoadedFunction } from './load.ts';
+
+/** Validates a body against the function's schema; a failure lists every issue with its path. */
+export async function validateInput(fn: LoadedFunction, body: unknown): Promise<unknown> {
+  const schema = fn.definition.input as StandardSchemaV1;
+  const result = await schema['~standard'].validate(body);
+  if (result.issues) {
+    const issues = result.issues.map((i) => ({
+      path: (i.path ?? []).map((p) => (typeof p === 'object' && p !== null && 'key' in p ? p.key : p)).join('.'),
+      message: i.message,
+    }));
+    const first = issues[0];
+    throw new BadInputError('invalid_input', `input does not match the schema of "${fn.name}": ${first.path ? `${first.path}: ` : ''}${first.message}`, { issues });
+  }
+  return result.value;
+}
+
+function isTensor(x: unknown): x is ItemTensor {
+  return typeof x === 'object' && x !== null && ArrayBuffer.isView((x as ItemTensor).data) && Array.isArray((x as ItemTensor).dims);
+}
+
+/**
+ * Runs `pre` and checks its item against the model's inputs, so a wrong shape is a 400 here and never
+ * reaches a batch where it could fail its neighbours.
+ */
+export async function prepareItem(fn: LoadedFunction, input: unknown, meta: ModelMeta, batchedInput: string | undefined): Promise<ItemFeeds> {
+  let item: ItemInput;
+  try {
+    item = await fn.definition.pre(input as never);
+  } catch (err) {
+    throw new BadInputError('invalid_input', `"${fn.name}" could not prepare this input: ${(err as Error).message}`);
+  }
+  const mainInput = batchedInput ?? meta.inputs[0].name;
+  const feeds: Record<string, ItemTensor> = isTensor(item) ? { [mainInput]: item } : { ...(item as Record<string, ItemTensor>) };
+  for (const spec of meta.inputs) {
+    const t = feeds[spec.name];
+    if (!isTensor(t)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave no tensor for model input "${spec.name}"`);
+    if (dataType(t.data) !== spec.type) throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${dataType(t.data)}`);
+    const why = shapeMismatch(t, spec.shape, spec.name);
+    if (why) throw new BadInputError('bad_shape', why, { input: spec.name, dims: [...t.dims] });
+  }
+  for (const key of Object.keys(feeds)) {
+    if (!meta.inputs.some((i) => i.name === key)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave "${key}", which is not an input of the model`);
+  }
+  return feeds;
+}

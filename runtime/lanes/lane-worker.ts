@@ -1,0 +1,78 @@
+/**
+ * A device lane: a worker thread that owns onnxruntime sessions. `session.run` blocks the thread it runs
+ * on, so it runs here and never on the event loop that serves HTTP.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { LaneOptions, LaneReply, LaneRequest, ModelMeta, ModelRef, WireTensor } from './protocol.ts';
+
+const options = workerData as LaneOptions;
+const sessions = new Map<string, { file: string; session: ort.InferenceSession }>();
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ModelMeta['inputs'] {
+  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) } : { name: m.name, type: 'non-tensor', shape: [] }));
+}
+
+async function open(model: ModelRef): Promise<ort.InferenceSession> {
+  const have = sessions.get(model.name);
+  if (have && have.file === model.file) return have.session;
+  if (have) await have.session.release();
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model.file, {
+      executionProviders: [options.device],
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (options.device === 'cuda') {
+      throw new Error(`device "cuda" could not be used for model "${model.name}": onnxruntime-node's CUDA execution provider is not installed or no GPU is visible (${msg}). Use device: "cpu", or install onnxruntime-node with its CUDA files on a GPU host.`);
+    }
+    throw new Error(`model "${model.name}" could not be loaded from ${model.file}: ${msg}`);
+  }
+  sessions.set(model.name, { file: model.file, session });
+  return session;
+}
+
+async function handle(req: LaneRequest): Promise<LaneReply> {
+  switch (req.type) {
+    case 'load': {
+      const s = await open(req.model);
+      return { id: req.id, ok: true, meta: { inputs: describe(s.inputMetadata), outputs: describe(s.outputMetadata) } };
+    }
+    case 'run': {
+      const s = await open(req.model);
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+      const start = performance.now();
+      const result = await s.run(feeds);
+      const runMs = performance.now() - start;
+      const outputs: Record<string, WireTensor> = {};
+      for (const [name, t] of Object.entries(result)) outputs[name] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
+      return { id: req.id, ok: true, outputs, runMs };
+    }
+    case 'unload': {
+      const have = sessions.get(req.name);
+      sessions.delete(req.name);
+      if (have) await have.session.release();
+      return { id: req.id, ok: true };
+    }
+  }
+}
+
+// Requests are handled one at a time, in order: a lane runs one batch at a time by design.
+let chain: Promise<void> = Promise.resolve();
+parentPort!.on('message', (req: LaneRequest) => {
+  chain = chain.then(async () => {
+    let reply: LaneReply;
+    try {
+      reply = await handle(req);
+    } catch (err) {
+      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    const transfer = reply.ok && reply.outputs ? [...new Set(Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer))] : [];
+    parentPort!.postMessage(reply, transfer);
+  });
+});

@@ -1,0 +1,39 @@
+import type { TensorData } from '../models/tensor.ts';
+
+/** Messages between the main thread and a lane worker. Tensors travel as transferred typed arrays. */
+export interface WireTensor {
+  type: string;
+  data: TensorData;
+  dims: number[];
+}
+
+export interface ModelRef {
+  name: string;
+  file: string;
+}
+
+export interface LaneOptions {
+  device: 'cpu' | 'cuda';
+  threads: number;
+}
+
+export interface ValueInfo {
+  name: string;
+  type: string;
+  /** Dimensions; strings are dynamic (named) dimensions. */
+  shape: (number | string)[];
+}
+
+export interface ModelMeta {
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+}
+
+export type LaneRequest =
+  | { id: number; type: 'load'; model: ModelRef }
+  | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, WireTensor> }
+  | { id: number; type: 'unload'; name: string };
+
+export type LaneReply =
+  | { id: number; ok: true; meta?: ModelMeta; outputs?: Record<string, WireTensor>; runMs?: number }
+  | { id: number; ok: false; error: string };

@@ -1,0 +1,118 @@
+/**
+ * Items and batches as plain typed arrays, so they cross the worker boundary without copies of structure
+ * and the stacking rules stay pure and testable. An item has no batch dimension; a batch adds it in front.
+ */
+export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | BigInt64Array;
+
+/** One item of one input or output: row-major data and its dimensions (no batch axis). */
+export interface ItemTensor {
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+/** A batched tensor: `dims[0]` is the batch size. */
+export interface BatchTensor {
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+/** A model input dimension from its metadata: a fixed size, or a name for a dynamic one. */
+export type DimSpec = number | string;
+
+function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+/**
+ * Why an item does not fit a model input whose shape (with the batch axis) is `spec`, or undefined when it fits.
+ */
+export function shapeMismatch(item: ItemTensor, spec: readonly DimSpec[] | undefined, inputName: string): string | undefined {
+  const dims = item.dims;
+  if (!dims.every((d) => Number.isInteger(d) && d > 0)) return `input "${inputName}" has invalid dims [${dims.join(', ')}]`;
+  if (sizeOf(dims) !== item.data.length) return `input "${inputName}" has ${item.data.length} values but dims [${dims.join(', ')}] need ${sizeOf(dims)}`;
+  if (!spec) return undefined;
+  const expected = spec.slice(1);
+  const show = `[${expected.map((d) => (typeof d === 'number' ? d : '?')).join(', ')}]`;
+  if (dims.length !== expected.length) return `input "${inputName}" must have shape ${show} per item, got [${dims.join(', ')}]`;
+  for (let i = 0; i < dims.length; i++) {
+    const want = expected[i];
+    if (typeof want === 'number' && want > 0 && dims[i] !== want) return `input "${inputName}" must have shape ${show} per item, got [${dims.join(', ')}]`;
+  }
+  return undefined;
+}
+
+/** True when two items can share a batch: same rank and, unless padding is allowed, the same dims. */
+export function canShareBatch(a: readonly number[], b: readonly number[], pad: boolean): boolean {
+  if (a.length !== b.length) return false;
+  return pad || a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Stacks items into one batch. Items whose dims differ are padded at the end of each axis up to the
+ * largest in the batch with `padValue` (what PaddleOCR's own batched predictor does for line widths).
+ */
+export function stack(items: readonly ItemTensor[], padValue = 0): BatchTensor {
+  if (items.length === 0) throw new RangeError('cannot stack an empty batch');
+  const first = items[0];
+  const rank = first.dims.length;
+  const maxDims = first.dims.slice();
+  for (const it of items) for (let a = 0; a < rank; a++) maxDims[a] = Math.max(maxDims[a], it.dims[a]);
+  const per = sizeOf(maxDims);
+  const Ctor = first.data.constructor as new (n: number) => TensorData;
+  const out = new Ctor(per * items.length);
+  const padded = items.some((it) => it.dims.some((d, a) => d !== maxDims[a]));
+  if (padded && padValue !== 0) (out as Float32Array).fill(padValue);
+  items.forEach((it, i) => {
+    if (!padded || it.dims.every((d, a) => d === maxDims[a])) {
+      (out as Float32Array).set(it.data as Float32Array, i * per);
+      return;
+    }
+    copyPadded(it, maxDims, out, i * per);
+  });
+  return { data: out, dims: [items.length, ...maxDims] };
+}
+
+/** Copies an item into a larger box, row by row along the last axis. */
+function copyPadded(item: ItemTensor, box: readonly number[], out: TensorData, offset: number): void {
+  const rank = box.length;
+  const rowLen = item.dims[rank - 1];
+  const rows = sizeOf(item.dims.slice(0, -1));
+  const idx = new Array<number>(Math.max(0, rank - 1)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let dst = 0;
+    for (let a = 0; a < rank - 1; a++) dst = dst * box[a] + idx[a];
+    dst = dst * box[rank - 1];
+    (out as Float32Array).set((item.data as Float32Array).subarray(r * rowLen, (r + 1) * rowLen), offset + dst);
+    for (let a = rank - 2; a >= 0; a--) {
+      if (++idx[a] < item.dims[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
+/** Splits a batched output back into `n` items, in order. The first axis must be the batch. */
+export function unstack(batch: BatchTensor, n: number): ItemTensor[] {
+  if (batch.dims[0] !== n) throw new RangeError(`output has batch dimension ${batch.dims[0]}, expected ${n}`);
+  const dims = batch.dims.slice(1);
+  const per = sizeOf(dims);
+  const items: ItemTensor[] = [];
+  for (let i = 0; i < n; i++) items.push({ data: batch.data.slice(i * per, (i + 1) * per) as TensorData, dims });
+  return items;
+}
+
+/** Bytes one item occupies, for memory-bounded batch caps and peak batch memory. */
+export function itemBytes(item: ItemTensor): number {
+  return item.data.byteLength;
+}
+
+/** The onnxruntime element type name of a typed array. */
+export function dataType(data: TensorData): string {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int8Array) return 'int8';
+  return 'uint8';
+}

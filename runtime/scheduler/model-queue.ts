@@ -1,0 +1,147 @@
+import type { Clock, TimerHandle } from './clock.ts';
+import type { BatchPolicy, Pending, PolicyContext } from './types.ts';
+
+export interface ModelQueueOptions<T> {
+  clock: Clock;
+  policy: BatchPolicy;
+  /** Largest batch. */
+  maxBatch: number;
+  /** Batches of this model that may be in flight at once (device lanes). */
+  lanes: number;
+  /** Live figures for the policy, read at each decision. */
+  context(): PolicyContext;
+  /**
+   * Whether `other` may ride in a batch led by `head` (e.g. equal shapes when the model cannot pad).
+   * Items that may not wait for a later batch; they keep their place.
+   */
+  canJoin?(head: T, other: T): boolean;
+  /** Hands a batch to a lane. The owner must call {@link ModelQueue.complete} once that batch has finished. */
+  dispatch(batch: Pending<T>[]): void;
+}
+
+/**
+ * One model's queue, fed by every function that uses the model. It keeps items earliest-deadline first,
+ * asks its policy whenever a lane is free, and holds or dispatches accordingly. It does no I/O and reads
+ * time only from its clock, so the simulator drives it in virtual time.
+ */
+export class ModelQueue<T> {
+  readonly #opts: ModelQueueOptions<T>;
+  readonly #waiting: Pending<T>[] = [];
+  #inFlight = 0;
+  #holdStartMs: number | undefined;
+  #timer: TimerHandle | undefined;
+  #pumping = false;
+
+  constructor(options: ModelQueueOptions<T>) {
+    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new TypeError(`maxBatch must be an integer >= 1, got ${options.maxBatch}`);
+    if (!Number.isInteger(options.lanes) || options.lanes < 1) throw new TypeError(`lanes must be an integer >= 1, got ${options.lanes}`);
+    this.#opts = options;
+  }
+
+  /** Items waiting (not yet dispatched). */
+  get length(): number {
+    return this.#waiting.length;
+  }
+
+  /** Batches dispatched and not yet completed. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The waiting items, earliest deadline first (read-only view for admission control). */
+  get waiting(): readonly Pending<T>[] {
+    return this.#waiting;
+  }
+
+  /** Adds an item and lets the policy decide at once. */
+  push(item: Pending<T>): void {
+    // Binary search keeps earliest-deadline-first order; equal deadlines stay in arrival order.
+    let lo = 0;
+    let hi = this.#waiting.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#waiting[mid].deadlineMs <= item.deadlineMs) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#waiting.splice(lo, 0, item);
+    this.#pump();
+  }
+
+  /** Takes a waiting item out (its client left). Returns false when it was already dispatched. */
+  remove(item: Pending<T>): boolean {
+    const i = this.#waiting.indexOf(item);
+    if (i < 0) return false;
+    this.#waiting.splice(i, 1);
+    if (this.#waiting.length === 0) this.#clearTimer();
+    return true;
+  }
+
+  /** Removes and returns every waiting item (used when stopping). */
+  drainWaiting(): Pending<T>[] {
+    this.#clearTimer();
+    return this.#waiting.splice(0);
+  }
+
+  /** A batch this queue dispatched has finished: the lane is free, and the hold clock starts now. */
+  complete(): void {
+    if (this.#inFlight === 0) throw new Error('complete() called with no batch in flight');
+    this.#inFlight--;
+    this.#holdStartMs = this.#waiting.length > 0 ? this.#opts.clock.now() : undefined;
+    this.#pump();
+  }
+
+  #clearTimer(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#clearTimer();
+      const { clock, policy, maxBatch, lanes } = this.#opts;
+      while (this.#inFlight < lanes && this.#waiting.length > 0) {
+        const nowMs = clock.now();
+        const decision = policy.decide({ nowMs, waiting: this.#waiting, maxBatch, holdStartMs: this.#holdStartMs, context: this.#opts.context() });
+        if ('waitUntilMs' in decision) {
+          const delay = decision.waitUntilMs - nowMs;
+          if (delay > 0) {
+            this.#timer = clock.setTimer(() => {
+              this.#timer = undefined;
+              this.#pump();
+            }, delay);
+            return;
+          }
+          this.#dispatch(maxBatch);
+        } else {
+          this.#dispatch(Math.max(1, Math.min(decision.dispatch, maxBatch)));
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #dispatch(count: number): void {
+    const { canJoin } = this.#opts;
+    const head = this.#waiting[0];
+    let batch: Pending<T>[];
+    if (!canJoin) {
+      batch = this.#waiting.splice(0, count);
+    } else {
+      batch = [];
+      for (let i = 0; i < this.#waiting.length && batch.length < count; ) {
+        const it = this.#waiting[i];
+        if (it === head || canJoin(head.payload, it.payload)) {
+          batch.push(it);
+          this.#waiting.splice(i, 1);
+        } else i++;
+      }
+    }
+    this.#inFlight++;
+    // A lane that stays free (more lanes than batches) starts a fresh hold for what is left.
+    this.#holdStartMs = this.#waiting.length > 0 ? this.#opts.clock.now() : undefined;
+    this.#opts.dispatch(batch);
+  }
+}

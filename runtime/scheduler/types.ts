@@ -1,0 +1,47 @@
+import type { PolicyName } from '../config.ts';
+
+/** An item waiting in a model's queue. The scheduler reads only the times; `payload` is the caller's. */
+export interface Pending<T> {
+  readonly payload: T;
+  /** When the invocation arrived (ms on the queue's clock). */
+  readonly arrivalMs: number;
+  /** Arrival plus its function's SLO (possibly tightened by the request). */
+  readonly deadlineMs: number;
+}
+
+/** Live figures a policy may use; every time in ms, rate per second. */
+export interface PolicyContext {
+  /** Predicted device time of a batch of b items, or undefined before any fit exists. */
+  predictMs(b: number): number | undefined;
+  /** Fitted marginal cost per item and fixed cost per batch, when known. */
+  readonly cost: { readonly alphaMs: number; readonly tau0Ms: number } | undefined;
+  /** Arrival rate of this model's queue, all functions together. */
+  readonly ratePerSec: number;
+  /** Mean-latency objective S of this model. */
+  readonly objectiveMs: number;
+  /** Kept free before a deadline. */
+  readonly marginMs: number;
+}
+
+/** What a policy sees when a lane is free and items wait. */
+export interface QueueState {
+  readonly nowMs: number;
+  /** Waiting items, earliest deadline first (never empty when a policy is asked). */
+  readonly waiting: readonly Pending<unknown>[];
+  readonly maxBatch: number;
+  /**
+   * When the current hold began: the moment a lane became free while items were waiting. Undefined when the
+   * lane had gone idle on an empty queue, in which case the formula's policy goes at once on the first arrival.
+   */
+  readonly holdStartMs: number | undefined;
+  readonly context: PolicyContext;
+}
+
+/** Dispatch the first `dispatch` waiting items now, or ask again at `waitUntilMs` (or on the next arrival). */
+export type Decision = { readonly dispatch: number } | { readonly waitUntilMs: number };
+
+/** A pure decision: given the queue, dispatch now (how many) or wait (until when). */
+export interface BatchPolicy {
+  readonly name: PolicyName;
+  decide(state: QueueState): Decision;
+}

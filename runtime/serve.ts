@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Runtime } from './runtime.ts';
+import { createApp } from './server/app.ts';
+import { listen, type Listening } from './server/listen.ts';
+import type { Hono } from 'hono';
+
+/** Imports hono.config.ts (or the given file) and resolves it against its folder. */
+export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  const abs = path.resolve(file);
+  if (!existsSync(abs)) throw new Error(`config file ${file} not found`);
+  const mod = (await import(pathToFileURL(abs).href)) as { default?: UserConfig };
+  if (!mod.default) throw new Error(`${file} must \`export default defineConfig({...})\``);
+  return resolveConfig({ ...mod.default, ...overrides }, path.dirname(abs), env);
+}
+
+export interface Serving {
+  readonly runtime: Runtime;
+  readonly app: Hono;
+  readonly listening: Listening;
+  readonly url: string;
+  /** Graceful stop: refuse new connections, answer everything accepted, close the lanes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a runtime and its HTTP server. Resolves once the socket is bound and every model and function
+ * has loaded.
+ *
+ * @example
+ * const s = await serve(await loadConfig('hono.config.ts', { port: 0 }));
+ * await fetch(`${s.url}/functions`);
+ * await s.stop();
+ */
+export async function serve(config: ResolvedConfig, log: Logger = createLogger(config.logLevel)): Promise<Serving> {
+  const runtime = new Runtime(config, log);
+  const app = createApp(runtime);
+  await runtime.start();
+  const listening = await listen(app, config.host, config.port);
+  log.info({ url: listening.url, functions: runtime.functions.list().map((f) => f.name), device: config.device }, 'edgebatch listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    app,
+    listening,
+    url: listening.url,
+    stop: () =>
+      (stopping ??= (async () => {
+        runtime.stopAccepting();
+        await Promise.all([listening.close(), runtime.close()]);
+        log.info('edgebatch stopped');
+      })()),
+  };
+}

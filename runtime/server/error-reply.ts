@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { EdgebatchError, OverloadedError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The one place errors become replies: `{ error: { code, message, ...details } }` with the error's status.
+ * Anything that is not an {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
+ */
+export function errorReply(c: Context, err: unknown, log: Logger): Response {
+  if (err instanceof EdgebatchError) {
+    if (err instanceof OverloadedError) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
+    return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as ContentfulStatusCode);
+  }
+  const errorId = randomUUID();
+  log.error({ errorId, err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
+  return c.json({ error: { code: 'internal', message: 'internal error', errorId } }, 500);
+}
