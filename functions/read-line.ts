@@ -14,7 +14,9 @@ export default defineFunction({
   pre: async ({ image }) => recognitionInput(await decodeImage(image)),
   post: ({ output }) => {
     const [steps, classes] = output.dims;
-    return ctcDecode(output.data as Float32Array, steps, classes, dictionary);
+    const { text, confidence } = ctcDecode(output.data as Float32Array, steps, classes, dictionary);
+    // The recogniser can emit a space for a wide white margin; it is never part of the line.
+    return { text: text.trim(), confidence };
   },
   example: { image: sampleLine },
 });

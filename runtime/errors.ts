@@ -51,9 +51,16 @@ export class OverloadedError extends EdgebatchError {
 /** 500: a model run (or a handler's `post`) failed. Only the items of that batch get it; `errorId` ties the reply to the log line. */
 export class RunFailedError extends EdgebatchError {
   readonly errorId: string;
-  constructor(message: string, errorId: string, cause?: unknown) {
-    super('run_failed', 500, message, { errorId }, { cause });
+  constructor(message: string, errorId: string, cause?: unknown, details?: Record<string, unknown>) {
+    super('run_failed', 500, message, { ...details, errorId }, { cause });
     this.errorId = errorId;
+  }
+}
+
+/** 503: the model a function needs could not be loaded (wrong file, missing execution provider). */
+export class ModelUnavailableError extends EdgebatchError {
+  constructor(model: string, reason: string) {
+    super('model_unavailable', 503, `model "${model}" is not available: ${reason}`, { model });
   }
 }
 

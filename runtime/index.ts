@@ -18,6 +18,7 @@ export {
   BadInputError,
   CancelledError,
   EdgebatchError,
+  ModelUnavailableError,
   NotFoundError,
   OverloadedError,
   PayloadTooLargeError,

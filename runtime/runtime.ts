@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from './config.ts';
-import { CancelledError, EdgebatchError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
+import { CancelledError, EdgebatchError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
 import { ModelBatcher, type BatchOutcome, type BatchRecord } from './batching/model-batcher.ts';
 import { loadFunctionFile, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
@@ -102,6 +102,8 @@ export class Runtime {
     try {
       const feeds = await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
       const k = Math.min(8, this.config.models[model].maxBatch);
+      const status = this.modelStatus.get(model);
+      if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
       const batcher = this.batchers.get(model)!;
       await batcher.probe(feeds, [1]);
       batcher.fit.clear();
@@ -166,6 +168,8 @@ export class Runtime {
     const started = performance.now();
     try {
       if (!this.#accepting) throw new OverloadedError('the runtime is shutting down', 1);
+      const status = this.modelStatus.get(model);
+      if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
       const batcher = this.batchers.get(model)!;
       const input = await validateInput(fn, body);
       const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;

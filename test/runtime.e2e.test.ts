@@ -144,7 +144,35 @@ describe('batching', () => {
     assert.ok(order.indexOf('healthz') < order.lastIndexOf('batch'), `order: ${order.join(',')}`);
     assert.ok(order.indexOf('healthz') < order.length - 1);
   });
+
+  test('a client that leaves before dispatch takes its item out of the queue: no device time spent on it', async () => {
+    const wide = (await sharp(Buffer.from(upright[1].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()).toString('base64');
+    const before = await readLineCounts();
+    // Keep the lane busy with one long batch, then queue a call behind it and walk away.
+    const busy = Array.from({ length: 12 }, () => call(base, 'read-line', { image: wide }));
+    await new Promise((r) => setTimeout(r, 30));
+    const ac = new AbortController();
+    const gone = call(base, 'read-line', { image: wide }, { signal: ac.signal }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    assert.ok((await gone) instanceof Error, 'the client saw its own abort');
+    await Promise.all(busy);
+    await new Promise((r) => setTimeout(r, 50));
+    const afterCounts = await readLineCounts();
+    assert.equal(afterCounts.cancelled - before.cancelled, 1, 'the abandoned call is counted as cancelled');
+    assert.equal(afterCounts.items - before.items, 12, 'only the 12 calls that stayed reached the device');
+  });
 });
+
+/** From /metrics: cancelled read-line calls, and items the ocr-rec model ran (sum of batch sizes). */
+async function readLineCounts(): Promise<{ cancelled: number; items: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    cancelled: num(/edgebatch_requests_total\{function="read-line",model="ocr-rec",outcome="cancelled"\} (\d+)/),
+    items: num(/edgebatch_batch_size_sum\{model="ocr-rec"\} (\d+)/),
+  };
+}
 
 describe('errors: every request gets an answer, bad ones do not hurt their neighbours', () => {
   test('unknown function is a 404 naming it', async () => {

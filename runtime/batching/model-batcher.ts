@@ -198,7 +198,7 @@ export class ModelBatcher {
       const errorId = randomUUID();
       const message = err instanceof Error ? err.message : String(err);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, ok: false, inputBytes, errorId, error: message });
-      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err));
+      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
     }
   }
 

@@ -24,6 +24,8 @@ async function open(model: ModelRef): Promise<ort.InferenceSession> {
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // Run failures come back to the batcher, which logs them with an error id; native stderr noise adds nothing.
+      logSeverityLevel: 4,
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);

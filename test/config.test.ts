@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseDuration, resolveConfig } from 'edgebatch';
+
+test('parseDuration reads ms, s and plain numbers, and rejects anything else by name', () => {
+  assert.equal(parseDuration('50ms'), 50);
+  assert.equal(parseDuration('0.5s'), 500);
+  assert.equal(parseDuration(20), 20);
+  assert.throws(() => parseDuration('fast', 'slo'), /slo must be a positive duration.*got "fast"/);
+  assert.throws(() => parseDuration(-1), TypeError);
+  assert.throws(() => parseDuration('0ms'), TypeError);
+});
+
+test('resolveConfig applies every default once and resolves paths against the config folder', () => {
+  const c = resolveConfig({ models: { m: { file: 'models/m.onnx' } } }, '/srv/app', {});
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 8787);
+  assert.equal(c.device, 'cpu');
+  assert.equal(c.functionsDir, '/srv/app/functions');
+  assert.equal(c.models.m.file, '/srv/app/models/m.onnx');
+  assert.equal(c.models.m.maxBatch, 32);
+  assert.equal(c.models.m.policy, 'slo');
+  assert.equal(c.scheduler.marginMs, 2);
+  assert.equal(c.limits.bodyBytes, 1024 * 1024);
+  assert.equal(c.adminToken, undefined);
+});
+
+test('HOST and PORT from the environment override the config, as hosted runtimes expect', () => {
+  const c = resolveConfig({ host: '0.0.0.0', port: 1, models: {} }, '/x', { HOST: '127.0.0.2', PORT: '9999' });
+  assert.equal(c.host, '127.0.0.2');
+  assert.equal(c.port, 9999);
+});
+
+test('bad options throw a TypeError naming the option, what was expected and what was given', () => {
+  assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', maxBatch: 0 } } }, '/x', {}), /models\.m\.maxBatch must be an integer >= 1, got 0/);
+  assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', policy: 'fast' as never } } }, '/x', {}), /models\.m\.policy must be one of "slo", "greedy", "fixed-delay", "none", got "fast"/);
+  assert.throws(() => resolveConfig({ device: 'tpu' as never, models: {} }, '/x', {}), /device must be one of "cpu", "cuda", got "tpu"/);
+  assert.throws(() => resolveConfig({ models: {} }, '/x', { PORT: 'eighty' }), /port must be an integer 0-65535, got "eighty"/);
+  assert.throws(() => resolveConfig({ models: { m: {} as never } }, '/x', {}), /models\.m\.file must be a path/);
+});
