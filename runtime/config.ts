@@ -40,7 +40,11 @@ export interface UserConfig {
   device?: 'cpu' | 'cuda';
   /** Worker threads that run batches (device lanes). Default 1: one batch at a time, as the formula models. */
   lanes?: number;
-  /** onnxruntime intra-op threads per lane. Default: the machine's cores divided by lanes. */
+  /**
+   * onnxruntime intra-op threads per lane. Default: the machine's cores minus one (kept for the event loop,
+   * which runs pre, post and HTTP), divided by lanes, at least 1. More threads than free cores make every
+   * parallel section wait for a descheduled thread: on 2 cores, 2 threads ran a 1 ms MLP batch in 3-20 ms.
+   */
   threadsPerLane?: number;
   models: Record<string, ModelConfig>;
   scheduler?: {
@@ -54,6 +58,11 @@ export interface UserConfig {
     overloadFactor?: number;
     /** Sliding window of batches the cost fit uses. Default 200. */
     fitWindow?: number;
+    /**
+     * Admission control: answer 503 at once to a call that cannot meet its SLO. Default true; false queues
+     * every call (answers may then be late), which functional tests and policy comparisons use.
+     */
+    admission?: boolean;
   };
   /** Power model for joules per inference (modelled, not measured on CPU). */
   energy?: { busyWatts?: number; idleWatts?: number };
@@ -95,7 +104,7 @@ export interface ResolvedConfig {
   lanes: number;
   threadsPerLane: number;
   models: Record<string, ResolvedModelConfig>;
-  scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; fitWindow: number };
+  scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; fitWindow: number; admission: boolean };
   energy: { busyWatts: number; idleWatts: number };
   limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number };
   adminToken: string | undefined;
@@ -127,6 +136,12 @@ function nonNegative(value: unknown, name: string, fallback: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new TypeError(`${name} must be a finite number >= 0, got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function bool(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -186,7 +201,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
     dataDir: path.resolve(root, user.dataDir ?? '.edgebatch'),
     device: oneOf(user.device, 'device', ['cpu', 'cuda'] as const, 'cpu'),
     lanes,
-    threadsPerLane: positiveInt(user.threadsPerLane, 'threadsPerLane', Math.max(1, Math.floor(os.availableParallelism() / lanes))),
+    threadsPerLane: positiveInt(user.threadsPerLane, 'threadsPerLane', Math.max(1, Math.floor((os.availableParallelism() - 1) / lanes))),
     models,
     scheduler: {
       policy,
@@ -194,6 +209,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       meanObjectiveFraction: fraction,
       overloadFactor: nonNegative(user.scheduler?.overloadFactor, 'scheduler.overloadFactor', 2),
       fitWindow: positiveInt(user.scheduler?.fitWindow, 'scheduler.fitWindow', 200),
+      admission: bool(user.scheduler?.admission, 'scheduler.admission', true),
     },
     energy: {
       busyWatts: nonNegative(user.energy?.busyWatts, 'energy.busyWatts', 65),

@@ -64,8 +64,24 @@ export function feasibility(rt: Runtime, fn: LoadedFunction): { feasible: boolea
   return { feasible: f.feasible, zeroLoadBoundMs: f.zeroLoadBound * 1000, ...(f.reason ? { reason: f.reason } : {}) };
 }
 
+/** Sets the per-model gauges of /metrics from the live state (called at each scrape). */
+export function refreshModelGauges(rt: Runtime): void {
+  const now = performance.now();
+  for (const [name, b] of rt.batchers) {
+    rt.metrics.liveRate.set({ model: name }, b.rate.perSecond(now));
+    const cost = costOf(rt, name);
+    if (!cost) continue;
+    const rate = b.rate.perSecond(now);
+    const hold = rt.config.models[name].policy === 'slo' ? holdForObjective(rate, cost, rt.objectiveMs(name) / 1000) : 0;
+    const bound = meanLatencyBoundWithHold(rate, cost, hold);
+    if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound * 1000);
+    rt.metrics.hold.set({ model: name }, hold * 1000);
+  }
+}
+
 /** One line of `GET /functions`. */
 export function summarize(rt: Runtime, fn: LoadedFunction) {
+  const f = feasibility(rt, fn);
   return {
     name: fn.name,
     model: fn.definition.model,
@@ -74,6 +90,7 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
     status: functionStatus(rt, fn),
     version: fn.version,
     ...(fn.definition.description ? { description: fn.definition.description } : {}),
+    ...(f && !f.feasible ? { warning: f.reason } : {}),
   };
 }
 
@@ -81,7 +98,6 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
 export function describe(rt: Runtime, fn: LoadedFunction) {
   const batcher = rt.batchers.get(fn.definition.model)!;
   const fit = batcher.fit.get();
-  const rate = batcher.rate.perSecond(performance.now());
   return {
     ...summarize(rt, fn),
     policy: rt.config.models[fn.definition.model].policy,
@@ -90,7 +106,8 @@ export function describe(rt: Runtime, fn: LoadedFunction) {
     example: fn.definition.example,
     feasibility: feasibility(rt, fn),
     fit: fit ? { alphaMs: fit.alphaMs, tau0Ms: fit.tau0Ms, r2: fit.r2, samples: fit.samples } : null,
-    live: rt.liveStats(fn.name).figures(rate),
+    live: rt.liveStats(fn.name).figures(performance.now()),
+    modelRatePerSec: batcher.rate.perSecond(performance.now()),
     prediction: predict(rt, fn.definition.model, fn.sloMs),
   };
 }

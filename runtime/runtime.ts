@@ -5,6 +5,8 @@ import { loadFunctionFile, type LoadedFunction, type LoadProblem, type LoadResul
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { scanFunctions } from './functions/scan.ts';
+import { admit } from './scheduler/admission.ts';
+import { feasibility } from './introspect.ts';
 import { Device } from './lanes/device.ts';
 import type { Logger } from './logger.ts';
 import { LiveStats } from './metrics/live-stats.ts';
@@ -91,30 +93,7 @@ export class Runtime {
     for (const name of this.batchers.keys()) await this.warmUp(name);
   }
 
-  /**
-   * Runs the warm-up probe of a ready model with the example of the first function that uses it: batch
-   * sizes 1 and min(8, maxBatch), twice each (the first run of a session is slow and is discarded).
-   */
-  async warmUp(model: string): Promise<void> {
-    const fn = this.functions.usersOf(model)[0];
-    const meta = this.models.meta(model);
-    if (!fn || !meta || this.modelStatus.get(model)?.state !== 'ready') return;
-    try {
-      const feeds = await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
-      const k = Math.min(8, this.config.models[model].maxBatch);
-      const status = this.modelStatus.get(model);
-      if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
-      const batcher = this.batchers.get(model)!;
-      await batcher.probe(feeds, [1]);
-      batcher.fit.clear();
-      await batcher.probe(feeds, k > 1 ? [1, k, 1, k] : [1, 1]);
-      this.log.info({ model, fit: batcher.fit.get() }, 'warm-up probe done');
-    } catch (err) {
-      this.log.warn({ model, function: fn.name, err: (err as Error).message }, 'warm-up probe failed; the scheduler starts without a cost fit');
-    }
-  }
-
-  /** True once every model has loaded (or failed) and is not loading. */
+  /** True once every model is loaded. */
   get ready(): boolean {
     return [...this.modelStatus.values()].every((s) => s.state === 'ready');
   }
@@ -124,12 +103,42 @@ export class Runtime {
     const res = await loadFunctionFile(file, (m) => this.models.has(m), name);
     if (res.ok) {
       const old = this.functions.set(res.fn);
+      this.#checkFeasible(res.fn);
       this.log.info({ function: res.fn.name, version: res.fn.version, model: res.fn.definition.model, slo: res.fn.sloMs, replaced: old?.version }, 'function loaded');
     } else {
       this.functions.reportProblem(res.problem);
       this.log.warn({ file: res.problem.file, reason: res.problem.message }, 'handler file not loaded');
     }
     return res;
+  }
+
+  /**
+   * Runs the warm-up probe of a ready model with the example of the first function that uses it. Each size
+   * runs once unmeasured (a session's first run at a new shape allocates), then sizes 1 and min(8, maxBatch)
+   * three times each feed the cost fit, so the scheduler has predictions before the first request.
+   */
+  async warmUp(model: string): Promise<void> {
+    const fn = this.functions.usersOf(model)[0];
+    const meta = this.models.meta(model);
+    if (!fn || !meta || this.modelStatus.get(model)?.state !== 'ready') return;
+    try {
+      const feeds = await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
+      const k = Math.min(8, this.config.models[model].maxBatch);
+      const batcher = this.batchers.get(model)!;
+      await batcher.probe(feeds, [1, k]);
+      batcher.fit.clear();
+      await batcher.probe(feeds, k > 1 ? [1, k, 1, k, 1, k] : [1, 1, 1]);
+      this.log.info({ model, fit: batcher.fit.get() }, 'warm-up probe done');
+      for (const user of this.functions.usersOf(model)) this.#checkFeasible(user);
+    } catch (err) {
+      this.log.warn({ model, function: fn.name, err: (err as Error).message }, 'warm-up probe failed; the scheduler starts without a cost fit');
+    }
+  }
+
+  /** Logs a warning when a function's SLO cannot be met even at zero load (U(0) > SLO) on this device. */
+  #checkFeasible(fn: LoadedFunction): void {
+    const f = feasibility(this, fn);
+    if (f && !f.feasible) this.log.warn({ function: fn.name, slo: fn.sloMs, zeroLoadBoundMs: f.zeroLoadBoundMs, reason: f.reason }, 'SLO cannot be met on this device');
   }
 
   problems(): LoadProblem[] {
@@ -166,6 +175,7 @@ export class Runtime {
     const model = fn.definition.model;
     const labels = { function: fn.name, model };
     const started = performance.now();
+    this.liveStats(fn.name).arrival(started);
     try {
       if (!this.#accepting) throw new OverloadedError('the runtime is shutting down', 1);
       const status = this.modelStatus.get(model);
@@ -176,10 +186,12 @@ export class Runtime {
       const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
       const preMs = performance.now() - started;
       const sloMs = Math.min(fn.sloMs, options.sloMs ?? Infinity);
+      const deadlineMs = started + sloMs;
       if (batcher.waiting >= this.config.limits.queueLength) {
         throw new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
       }
-      const batch = await batcher.submit(feeds, fn.name, started + sloMs, options.signal);
+      if (this.config.scheduler.admission && fn.definition.overload !== 'serve-late') this.#admit(fn, batcher, deadlineMs, sloMs);
+      const batch = await batcher.submit(feeds, fn.name, deadlineMs, options.signal);
       const postStart = performance.now();
       let result: unknown;
       try {
@@ -206,6 +218,26 @@ export class Runtime {
       }
       throw err;
     }
+  }
+
+  /** Sheds a call at once (503) when it cannot meet its deadline or the model is overloaded. */
+  #admit(fn: LoadedFunction, batcher: ModelBatcher, deadlineMs: number, sloMs: number): void {
+    const ctx = batcher.context();
+    const model = this.config.models[fn.definition.model];
+    const decision = admit({
+      nowMs: performance.now(),
+      deadlineMs,
+      itemsAhead: batcher.itemsAhead(deadlineMs),
+      runningRemainingMs: batcher.runningRemainingMs(),
+      maxBatch: model.maxBatch,
+      lanes: this.config.lanes,
+      predictMs: ctx.predictMs,
+      cost: ctx.cost && { alpha: ctx.cost.alphaMs / 1000, tau0: ctx.cost.tau0Ms / 1000 },
+      ratePerSec: ctx.ratePerSec,
+      objectiveMs: ctx.objectiveMs,
+      overloadFactor: this.config.scheduler.overloadFactor,
+    });
+    if (!decision.admit) throw new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
   }
 
   #onBatch(b: BatchRecord): void {

@@ -12,7 +12,9 @@ let s: Serving;
 let base: string;
 
 before(async () => {
-  s = await startRuntime();
+  // These tests are about answers and batching under bursts far above what a 2-core CPU meets within the
+  // OCR SLOs, so admission control (503 for calls that would be late) is off here; test/admission covers it.
+  s = await startRuntime({ scheduler: { admission: false } });
   base = s.url;
 });
 after(() => s.stop());
@@ -79,12 +81,16 @@ describe('known answers on real images', () => {
 
 describe('batching', () => {
   test('64 concurrent calls over two functions on one model share batches, each with its own correct answer', async () => {
+    // Occupy the device with a long recogniser batch first, so the burst queues up behind it however fast
+    // this machine runs pre(); otherwise how much it batches depends on arrival timing alone.
+    const busy = await occupyDevice();
     const calls = Array.from({ length: 64 }, (_, i) => {
       const f = fixtures[i % fixtures.length];
       const fn = i % 2 === 0 ? 'text-direction' : 'needs-rotation';
       return { fn, f, p: call(base, fn, { image: f.base64 }) };
     });
     const results = await Promise.all(calls.map((c) => c.p));
+    await busy;
     const batches = new Map<string, Set<string>>();
     results.forEach((r, i) => {
       const { fn, f } = calls[i];
@@ -98,7 +104,7 @@ describe('batching', () => {
       if (!batches.has(id)) batches.set(id, new Set());
       batches.get(id)!.add(fn);
     });
-    assert.ok(batches.size <= 32, `64 calls ran in ${batches.size} model runs`);
+    assert.ok(batches.size <= 16, `64 calls ran in ${batches.size} model runs`);
     const mixed = [...batches.values()].filter((fns) => fns.size === 2).length;
     assert.ok(mixed >= 1, 'at least one batch carried items of both functions');
   });
@@ -163,6 +169,14 @@ describe('batching', () => {
     assert.equal(afterCounts.items - before.items, 12, 'only the 12 calls that stayed reached the device');
   });
 });
+
+/** Starts 12 wide-line recogniser calls (one long batch on the device) and resolves when they are answered. */
+async function occupyDevice(): Promise<unknown> {
+  const wide = (await sharp(Buffer.from(upright[0].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()).toString('base64');
+  const busy = Promise.all(Array.from({ length: 12 }, () => call(base, 'read-line', { image: wide })));
+  await new Promise((r) => setTimeout(r, 30));
+  return busy;
+}
 
 /** From /metrics: cancelled read-line calls, and items the ocr-rec model ran (sum of batch sizes). */
 async function readLineCounts(): Promise<{ cancelled: number; items: number }> {

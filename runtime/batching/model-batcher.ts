@@ -74,6 +74,8 @@ export class ModelBatcher {
   readonly #queue: ModelQueue<Invocation>;
   readonly #pad: boolean;
   #inFlightBatches = new Set<Promise<void>>();
+  /** Dispatch time and size of each batch on the device, for the time still owed to it. */
+  readonly #running = new Set<{ startMs: number; size: number }>();
 
   constructor(options: ModelBatcherOptions) {
     this.#opts = options;
@@ -106,16 +108,19 @@ export class ModelBatcher {
     return this.#queue.inFlight;
   }
 
-  /** Time left on the device's current batches plus the batches the waiting items will need, ms. */
-  backlogMs(extraItems = 0): number | undefined {
-    const n = this.#queue.length + extraItems;
-    const max = this.#opts.model.maxBatch;
-    const full = Math.floor(n / max);
-    const rest = n % max;
-    const perFull = this.fit.predict(max);
-    if (perFull === undefined) return undefined;
-    const running = this.#queue.inFlight > 0 ? this.fit.predict(max) ?? 0 : 0;
-    return running + (full * perFull) / this.#opts.lanes + (rest > 0 ? this.fit.predict(rest)! : 0);
+  /** Predicted device time still owed to the batches running now, ms (0 without a fit). */
+  runningRemainingMs(): number {
+    const now = this.#clock.now();
+    let owed = 0;
+    for (const r of this.#running) owed += Math.max(0, (this.fit.predict(r.size) ?? 0) - (now - r.startMs));
+    return owed;
+  }
+
+  /** Waiting items that an arrival with `deadlineMs` would queue behind (earliest deadline first). */
+  itemsAhead(deadlineMs: number): number {
+    let n = 0;
+    for (const it of this.#queue.waiting) if (it.deadlineMs <= deadlineMs) n++;
+    return n;
   }
 
   /** What the policy sees about this model now. */
@@ -175,6 +180,8 @@ export class ModelBatcher {
     let earliest = Infinity;
     for (const it of batch) earliest = Math.min(earliest, it.deadlineMs);
     let inputBytes = 0;
+    const running = { startMs: dispatchedAt, size: batch.length };
+    this.#running.add(running);
     try {
       await models.ensure(this.name);
       const feeds: Record<string, WireTensor> = {};
@@ -183,12 +190,15 @@ export class ModelBatcher {
         inputBytes += t.data.byteLength;
         feeds[key] = { type: dataType(t.data), data: t.data, dims: [...t.dims] };
       }
-      const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
+      const { outputs, runMs, waitMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
+      // The fit learns what the queue experiences: handing the batch over, running it and getting outputs
+      // back, without the wait for a lane that another model held.
+      const serviceMs = Math.max(runMs, finishedAt - dispatchedAt - waitMs);
       const split: Record<string, ItemTensor[]> = {};
       for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
-      this.fit.add(batch.length, runMs);
-      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, ok: true, inputBytes });
+      this.fit.add(batch.length, serviceMs);
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: serviceMs, ok: true, inputBytes });
       batch.forEach((it, i) => {
         const mine: Record<string, ItemTensor> = {};
         for (const name of Object.keys(split)) mine[name] = split[name][i];
@@ -199,6 +209,8 @@ export class ModelBatcher {
       const message = err instanceof Error ? err.message : String(err);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, ok: false, inputBytes, errorId, error: message });
       for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
+    } finally {
+      this.#running.delete(running);
     }
   }
 
@@ -215,8 +227,9 @@ export class ModelBatcher {
         const batch = stack(Array.from({ length: b }, () => t), model.padValue);
         feeds[key] = { type: dataType(batch.data), data: batch.data, dims: [...batch.dims] };
       }
-      const { runMs } = await device.run({ name: this.name, file: model.file }, feeds, -Infinity);
-      this.fit.add(b, runMs);
+      const start = this.#clock.now();
+      const { runMs, waitMs } = await device.run({ name: this.name, file: model.file }, feeds, -Infinity);
+      this.fit.add(b, Math.max(runMs, this.#clock.now() - start - waitMs));
     }
   }
 

@@ -1,3 +1,5 @@
+import { RateMeter } from '../scheduler/rate.ts';
+
 /** Live figures of one function over its most recent calls. */
 export interface LiveFigures {
   ratePerSec: number;
@@ -13,6 +15,7 @@ export interface LiveFigures {
  * A fixed ring of the last `capacity` outcomes: enough for means and a p99 without unbounded memory.
  */
 export class LiveStats {
+  readonly #rate = new RateMeter();
   readonly #capacity: number;
   readonly #latency: Float64Array;
   readonly #batch: Float64Array;
@@ -27,6 +30,11 @@ export class LiveStats {
     this.#met = new Uint8Array(capacity);
   }
 
+  /** A call arrived (before admission: this is the offered rate). */
+  arrival(nowMs: number): void {
+    this.#rate.record(nowMs);
+  }
+
   /** A completed call: its latency, the batch it rode in (0 when shed or failed), whether it met its SLO. */
   record(latencyMs: number, batchSize: number, metSlo: boolean): void {
     this.#latency[this.#next] = latencyMs;
@@ -36,7 +44,8 @@ export class LiveStats {
     this.#count = Math.min(this.#count + 1, this.#capacity);
   }
 
-  figures(ratePerSec: number): LiveFigures {
+  figures(nowMs: number): LiveFigures {
+    const ratePerSec = this.#rate.perSecond(nowMs);
     const n = this.#count;
     if (n === 0) return { ratePerSec, meanLatencyMs: null, p99LatencyMs: null, sloAttainment: null, meanBatch: null, calls: 0 };
     let sum = 0;

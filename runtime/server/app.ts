@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { setMetric, timing } from 'hono/timing';
 import { BadInputError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { describe, summarize } from '../introspect.ts';
+import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { errorReply } from './error-reply.ts';
 
@@ -31,7 +31,7 @@ export function createApp(rt: Runtime): Hono {
     return c.json({ ready: rt.ready, models }, rt.ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
-    for (const [name, b] of rt.batchers) rt.metrics.liveRate.set({ model: name }, b.rate.perSecond(performance.now()));
+    refreshModelGauges(rt);
     return c.text(await rt.metrics.registry.metrics(), 200, { 'content-type': rt.metrics.registry.contentType });
   });
 

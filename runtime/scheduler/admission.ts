@@ -1,0 +1,55 @@
+import { meanLatencyBound, type BatchCost } from './formula.ts';
+
+/** What admission control knows about a model's queue when a call arrives; ms and per second. */
+export interface AdmissionInput {
+  nowMs: number;
+  /** The new call's deadline. */
+  deadlineMs: number;
+  /** Items already waiting that will be served before it (earliest deadline first). */
+  itemsAhead: number;
+  /** Device time still owed to the batches running now. */
+  runningRemainingMs: number;
+  maxBatch: number;
+  lanes: number;
+  /** Predicted device time of a batch of b items; undefined without a fit (then every call is admitted). */
+  predictMs(b: number): number | undefined;
+  cost: BatchCost | undefined;
+  ratePerSec: number;
+  objectiveMs: number;
+  /** Shed when U(rate) exceeds the objective by more than this factor. */
+  overloadFactor: number;
+}
+
+export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number };
+
+/**
+ * Decides at arrival whether a call can still meet its deadline, so an overloaded runtime answers 503 at
+ * once instead of a late 200. Two tests: (1) the call's predicted completion, after the batches ahead of it
+ * in EDF order, is past its deadline; (2) the formula's mean-latency bound at the live rate is over the
+ * objective times `overloadFactor` (or the load is unstable, rho >= 1).
+ */
+export function admit(input: AdmissionInput): AdmissionDecision {
+  const { predictMs, maxBatch, lanes } = input;
+  const full = predictMs(maxBatch);
+  if (full === undefined) return { admit: true, predictedDoneMs: undefined };
+  // An idle model always takes a call whose deadline has not passed: predictions alone never refuse the
+  // best case, and the batch it runs keeps the cost fit learning (a bad fit must not shed itself forever).
+  const idle = input.itemsAhead === 0 && input.runningRemainingMs === 0;
+  if (idle && input.nowMs < input.deadlineMs) return { admit: true, predictedDoneMs: input.nowMs + predictMs(1)! };
+  const batchesAhead = Math.floor(input.itemsAhead / maxBatch);
+  const mine = predictMs(Math.min(maxBatch, (input.itemsAhead % maxBatch) + 1))!;
+  const waitMs = input.runningRemainingMs / lanes + (batchesAhead * full) / lanes;
+  const doneMs = input.nowMs + waitMs + mine;
+  const retryAfterSec = Math.max(1, Math.ceil((waitMs + mine) / 1000));
+  if (doneMs > input.deadlineMs) {
+    return { admit: false, reason: `predicted to finish ${Math.round(doneMs - input.nowMs)} ms from now (${input.itemsAhead} items ahead), after its deadline ${Math.round(input.deadlineMs - input.nowMs)} ms from now`, retryAfterSec };
+  }
+  if (input.cost) {
+    const boundMs = 1000 * meanLatencyBound(input.ratePerSec, input.cost);
+    if (!(boundMs <= input.objectiveMs * input.overloadFactor)) {
+      const shown = Number.isFinite(boundMs) ? `${boundMs.toFixed(1)} ms` : 'unbounded (arrivals exceed capacity)';
+      return { admit: false, reason: `predicted mean latency at ${input.ratePerSec.toFixed(0)}/s is ${shown}, over ${input.overloadFactor}x the objective ${input.objectiveMs.toFixed(1)} ms`, retryAfterSec };
+    }
+  }
+  return { admit: true, predictedDoneMs: doneMs };
+}
