@@ -78,6 +78,11 @@ export interface UserConfig {
   };
   /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN`. */
   admin?: { token?: string };
+  /**
+   * On SIGTERM/SIGINT the listener keeps taking the connections the kernel had already queued (requests
+   * sent before the signal) until none has arrived for 100 ms, for at most this long. Default 5 s.
+   */
+  shutdownGrace?: Duration;
   /** pino log level. Default `info` (`silent` in tests via `LOG_LEVEL`). */
   logLevel?: string;
 }
@@ -108,6 +113,7 @@ export interface ResolvedConfig {
   energy: { busyWatts: number; idleWatts: number };
   limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number };
   adminToken: string | undefined;
+  shutdownGraceMs: number;
   logLevel: string;
 }
 
@@ -222,6 +228,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       uploadBytes: positiveInt(user.limits?.uploadBytes, 'limits.uploadBytes', 256 * 1024),
     },
     adminToken: env.EDGEBATCH_ADMIN_TOKEN ?? user.admin?.token,
+    shutdownGraceMs: user.shutdownGrace === undefined ? 5000 : parseDuration(user.shutdownGrace, 'shutdownGrace'),
     logLevel: env.LOG_LEVEL ?? user.logLevel ?? 'info',
   };
 }

@@ -4,6 +4,7 @@ import { ModelBatcher, type BatchOutcome, type BatchRecord } from './batching/mo
 import { loadFunctionFile, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
+import { VersionStore } from './functions/version-store.ts';
 import { scanFunctions } from './functions/scan.ts';
 import { admit } from './scheduler/admission.ts';
 import { feasibility } from './introspect.ts';
@@ -46,6 +47,7 @@ export class Runtime {
   readonly models: ModelRegistry;
   readonly batchers = new Map<string, ModelBatcher>();
   readonly modelStatus = new Map<string, ModelStatus>();
+  readonly versions: VersionStore;
   readonly #live = new Map<string, LiveStats>();
   readonly #overheadMs = new Map<string, number>();
   #batchSeq = 0;
@@ -54,6 +56,7 @@ export class Runtime {
   constructor(config: ResolvedConfig, log: Logger) {
     this.config = config;
     this.log = log;
+    this.versions = new VersionStore(config.dataDir);
     this.device = new Device({ device: config.device, lanes: config.lanes, threads: config.threadsPerLane });
     this.models = new ModelRegistry(config.models, this.device, config.limits.modelCacheBytes);
     for (const model of Object.values(config.models)) {
@@ -90,6 +93,8 @@ export class Runtime {
       }),
     );
     for (const file of await scanFunctions(this.config.functionsDir)) await this.loadFile(file);
+    // Deployed versions outlive restarts and take precedence over a file of the same name.
+    for (const d of await this.versions.deployed()) await this.loadFile(d.file, d.name);
     for (const name of this.batchers.keys()) await this.warmUp(name);
   }
 
@@ -98,18 +103,34 @@ export class Runtime {
     return [...this.modelStatus.values()].every((s) => s.state === 'ready');
   }
 
+  /** Imports and checks a handler file without serving it. */
+  check(file: string, name?: string): Promise<LoadResult> {
+    return loadFunctionFile(file, (m) => this.models.has(m), name);
+  }
+
+  /** Serves `fn` from now on (an atomic swap); calls in flight finish on the version they started on. */
+  activate(fn: LoadedFunction): void {
+    const old = this.functions.set(fn);
+    this.#checkFeasible(fn);
+    this.log.info({ function: fn.name, version: fn.version, model: fn.definition.model, slo: fn.sloMs, replaced: old?.version }, 'function loaded');
+  }
+
   /** Loads (or reloads) one handler file and, only if it passes every check, swaps it in. */
   async loadFile(file: string, name?: string): Promise<LoadResult> {
-    const res = await loadFunctionFile(file, (m) => this.models.has(m), name);
-    if (res.ok) {
-      const old = this.functions.set(res.fn);
-      this.#checkFeasible(res.fn);
-      this.log.info({ function: res.fn.name, version: res.fn.version, model: res.fn.definition.model, slo: res.fn.sloMs, replaced: old?.version }, 'function loaded');
-    } else {
+    const res = await this.check(file, name);
+    if (res.ok) this.activate(res.fn);
+    else {
       this.functions.reportProblem(res.problem);
-      this.log.warn({ file: res.problem.file, reason: res.problem.message }, 'handler file not loaded');
+      this.log.warn({ file: res.problem.file, reason: res.problem.message }, 'handler file not loaded; any previous version keeps serving');
     }
     return res;
+  }
+
+  /** Runs a function's example through its schema and `pre`, proving it makes an item the model accepts. */
+  async tryExample(fn: LoadedFunction): Promise<void> {
+    const model = fn.definition.model;
+    const meta = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
+    await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
   }
 
   /**
@@ -117,8 +138,7 @@ export class Runtime {
    * runs once unmeasured (a session's first run at a new shape allocates), then sizes 1 and min(8, maxBatch)
    * three times each feed the cost fit, so the scheduler has predictions before the first request.
    */
-  async warmUp(model: string): Promise<void> {
-    const fn = this.functions.usersOf(model)[0];
+  async warmUp(model: string, fn: LoadedFunction | undefined = this.functions.usersOf(model)[0]): Promise<void> {
     const meta = this.models.meta(model);
     if (!fn || !meta || this.modelStatus.get(model)?.state !== 'ready') return;
     try {

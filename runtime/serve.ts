@@ -5,6 +5,7 @@ import { resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts
 import { createLogger, type Logger } from './logger.ts';
 import { Runtime } from './runtime.ts';
 import { createApp } from './server/app.ts';
+import { InFlight } from './server/in-flight.ts';
 import { listen, type Listening } from './server/listen.ts';
 import type { Hono } from 'hono';
 
@@ -37,7 +38,8 @@ export interface Serving {
  */
 export async function serve(config: ResolvedConfig, log: Logger = createLogger(config.logLevel)): Promise<Serving> {
   const runtime = new Runtime(config, log);
-  const app = createApp(runtime);
+  const inFlight = new InFlight();
+  const app = createApp(runtime, inFlight);
   await runtime.start();
   const listening = await listen(app, config.host, config.port);
   log.info({ url: listening.url, functions: runtime.functions.list().map((f) => f.name), device: config.device }, 'edgebatch listening');
@@ -49,8 +51,15 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
     url: listening.url,
     stop: () =>
       (stopping ??= (async () => {
-        runtime.stopAccepting();
-        await Promise.all([listening.close(), runtime.close()]);
+        // Connections the kernel has queued but the server has not yet accepted would be reset by closing
+        // the listener at once, although their requests were sent before the signal. So: mark every reply
+        // `Connection: close`, keep accepting until no connection has arrived for 100 ms (at most the grace
+        // period), then stop listening, answer every request on the connections accepted, close the lanes.
+        inFlight.draining = true;
+        await listening.acceptQueueDrained(100, config.shutdownGraceMs);
+        await listening.close();
+        await inFlight.idle();
+        await runtime.close();
         log.info('edgebatch stopped');
       })()),
   };

@@ -5,7 +5,9 @@ import { setMetric, timing } from 'hono/timing';
 import { BadInputError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
+import { adminRoutes } from './admin.ts';
 import { errorReply } from './error-reply.ts';
+import { InFlight } from './in-flight.ts';
 
 /** Reads a request's optional `x-slo-ms` header: it may tighten a function's SLO for this call. */
 function sloHeader(value: string | undefined): number | undefined {
@@ -19,8 +21,9 @@ function sloHeader(value: string | undefined): number | undefined {
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
  * can also call `app.request()`.
  */
-export function createApp(rt: Runtime): Hono {
+export function createApp(rt: Runtime, inFlight = new InFlight()): Hono {
   const app = new Hono();
+  app.use(inFlight.middleware());
   app.use(requestId());
   app.onError((err, c) => errorReply(c, err, rt.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
@@ -34,6 +37,8 @@ export function createApp(rt: Runtime): Hono {
     refreshModelGauges(rt);
     return c.text(await rt.metrics.registry.metrics(), 200, { 'content-type': rt.metrics.registry.contentType });
   });
+
+  if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {

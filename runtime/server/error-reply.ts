@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { EdgebatchError, OverloadedError } from '../errors.ts';
+import { EdgebatchError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -9,8 +10,12 @@ import type { Logger } from '../logger.ts';
  * Anything that is not an {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
  */
 export function errorReply(c: Context, err: unknown, log: Logger): Response {
+  // Hono middleware (bearerAuth) throws its own HTTPException with a ready response.
+  if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof EdgebatchError) {
     if (err instanceof OverloadedError) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
+    // The rest of a too-large body is never read: close the connection instead of reusing it mid-body.
+    if (err instanceof PayloadTooLargeError) c.header('Connection', 'close');
     return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as ContentfulStatusCode);
   }
   const errorId = randomUUID();

@@ -1,30 +1,81 @@
 import { serve, type ServerType } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Hono } from 'hono';
 
 export interface Listening {
   readonly server: ServerType;
   readonly url: string;
   readonly port: number;
-  /** Stops accepting connections; resolves when the open ones have closed. */
-  close(): Promise<void>;
+  /**
+   * Stops listening, then lets every connection finish the requests it carries: a connection that has
+   * already been answered and sits idle is closed; one accepted but not yet read is served first. Resolves
+   * when all have closed, or after `timeoutMs` by closing what is left.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once no connection has been accepted for `quietMs` (the kernel's queue of connections made
+   * before a stop signal has been taken), or after `maxMs`.
+   */
+  acceptQueueDrained(quietMs: number, maxMs: number): Promise<void>;
+}
+
+interface SocketState {
+  requests: number;
+  active: number;
 }
 
 /** Binds the app to host:port (port 0 picks a free one). The only file that opens a socket. */
 export function listen(app: Hono, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
+    const sockets = new Map<Socket, SocketState>();
+    let closing = false;
+    let lastAcceptMs = performance.now();
+    const closeIfIdle = (s: Socket, st: SocketState) => {
+      if (closing && st.active === 0 && st.requests > 0) s.destroySoon();
+    };
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
       const shownHost = host.includes(':') ? `[${host}]` : host;
       resolve({
         server,
         port: info.port,
         url: `http://${shownHost}:${info.port}`,
-        close: () =>
+        acceptQueueDrained: async (quietMs, maxMs) => {
+          const until = performance.now() + maxMs;
+          lastAcceptMs = performance.now();
+          while (performance.now() < until) {
+            const quietFor = performance.now() - lastAcceptMs;
+            if (quietFor >= quietMs) return;
+            await new Promise((r) => setTimeout(r, quietMs - quietFor));
+          }
+        },
+        close: (timeoutMs = 10_000) =>
           new Promise<void>((done) => {
-            server.close(() => done());
-            // Idle keep-alive sockets would hold close() open; busy ones finish their reply first.
-            (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+            closing = true;
+            // net.Server's close stops accepting without http.Server's sweep of "idle" connections, which
+            // would also drop connections whose request has not been read yet.
+            NetServer.prototype.close.call(server, () => done());
+            for (const [s, st] of sockets) closeIfIdle(s, st);
+            setTimeout(() => {
+              for (const s of sockets.keys()) s.destroy();
+            }, timeoutMs).unref();
           }),
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      lastAcceptMs = performance.now();
+      const st: SocketState = { requests: 0, active: 0 };
+      sockets.set(socket, st);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const st = sockets.get(req.socket);
+      if (!st) return;
+      st.requests++;
+      st.active++;
+      res.once('close', () => {
+        st.active--;
+        closeIfIdle(req.socket, st);
       });
     });
     server.once('error', reject);

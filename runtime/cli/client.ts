@@ -1,0 +1,41 @@
+/** Talks to a running runtime for the CLI: base URL and admin token from flags or the environment. */
+export interface Target {
+  url: string;
+  token: string | undefined;
+}
+
+export function targetFrom(flags: { url?: string }): Target {
+  return { url: (flags.url ?? process.env.EDGEBATCH_URL ?? 'http://127.0.0.1:8787').replace(/\/$/, ''), token: process.env.EDGEBATCH_ADMIN_TOKEN };
+}
+
+export class RequestFailed extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    const msg = (body as { error?: { message?: string } })?.error?.message ?? JSON.stringify(body);
+    super(`HTTP ${status}: ${msg}`);
+  }
+}
+
+/** Sends a request; JSON replies are parsed; non-2xx replies throw {@link RequestFailed}. */
+export async function request(target: Target, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = contentType;
+  if (target.token && path.startsWith('/admin')) headers.authorization = `Bearer ${target.token}`;
+  let res: Response;
+  try {
+    res = await fetch(`${target.url}${path}`, { method, headers, body });
+  } catch (err) {
+    throw new Error(`cannot reach ${target.url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  if (!res.ok) throw new RequestFailed(res.status, parsed);
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** One deployed version of a function. */
+export interface VersionRecord {
+  readonly version: string;
+  readonly deployedAt: string;
+  readonly bytes: number;
+}
+
+interface FunctionRecord {
+  /** The version serving now, or null after an undeploy. */
+  current: string | null;
+  /** Every version ever deployed, oldest first. */
+  history: VersionRecord[];
+  /** Versions in the order they were made current; a rollback steps back along it. */
+  trail: string[];
+}
+
+interface Manifest {
+  functions: Record<string, FunctionRecord>;
+}
+
+/**
+ * Deployed handler sources on disk, so deploys survive a restart and can be rolled back:
+ * `<dataDir>/functions/<name>/<version>.ts` plus `<dataDir>/deployments.json` naming the current version.
+ * A version is the content hash of the source, so the same upload is the same version.
+ */
+export class VersionStore {
+  readonly #dir: string;
+  readonly #manifestFile: string;
+  #manifest: Manifest | undefined;
+
+  constructor(dataDir: string) {
+    this.#dir = path.join(dataDir, 'functions');
+    this.#manifestFile = path.join(dataDir, 'deployments.json');
+  }
+
+  async #load(): Promise<Manifest> {
+    if (this.#manifest) return this.#manifest;
+    try {
+      this.#manifest = JSON.parse(await readFile(this.#manifestFile, 'utf8')) as Manifest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.#manifest = { functions: {} };
+    }
+    return this.#manifest;
+  }
+
+  async #save(): Promise<void> {
+    await mkdir(path.dirname(this.#manifestFile), { recursive: true });
+    const tmp = `${this.#manifestFile}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.#manifest, null, 2));
+    await rename(tmp, this.#manifestFile);
+  }
+
+  /** Where a version's source lives. */
+  fileOf(name: string, version: string): string {
+    return path.join(this.#dir, name, `${version}.ts`);
+  }
+
+  /** Writes a source (not yet current) and returns its version and file. */
+  async stage(name: string, source: string): Promise<{ version: string; file: string }> {
+    const version = createHash('sha256').update(source).digest('hex').slice(0, 12);
+    const file = this.fileOf(name, version);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, source);
+    return { version, file };
+  }
+
+  /** Makes `version` current and records it in the history (once per version) and on the trail. */
+  async setCurrent(name: string, version: string, bytes: number): Promise<void> {
+    const m = await this.#load();
+    const rec = (m.functions[name] ??= { current: null, history: [], trail: [] });
+    if (!rec.history.some((h) => h.version === version)) rec.history.push({ version, deployedAt: new Date().toISOString(), bytes });
+    rec.current = version;
+    rec.trail.push(version);
+    await this.#save();
+  }
+
+  /** Steps back along the trail: the version served before the current one becomes current. */
+  async stepBack(name: string): Promise<string> {
+    const rec = (await this.#load()).functions[name];
+    if (!rec || rec.trail.length < 2) throw new Error('no earlier version');
+    rec.trail.pop();
+    rec.current = rec.trail[rec.trail.length - 1];
+    await this.#save();
+    return rec.current;
+  }
+
+  /** Marks the function as not deployed (its versions stay on disk for a rollback). */
+  async clearCurrent(name: string): Promise<boolean> {
+    const m = await this.#load();
+    const rec = m.functions[name];
+    if (!rec || rec.current === null) return false;
+    rec.current = null;
+    await this.#save();
+    return true;
+  }
+
+  async current(name: string): Promise<string | null> {
+    return (await this.#load()).functions[name]?.current ?? null;
+  }
+
+  async versions(name: string): Promise<VersionRecord[]> {
+    return [...((await this.#load()).functions[name]?.history ?? [])];
+  }
+
+  /** Every function with a current version, for loading at start. */
+  async deployed(): Promise<{ name: string; version: string; file: string }[]> {
+    const m = await this.#load();
+    return Object.entries(m.functions)
+      .filter(([, r]) => r.current !== null)
+      .map(([name, r]) => ({ name, version: r.current!, file: this.fileOf(name, r.current!) }));
+  }
+
+  /** The version served before the current one, if any (what a rollback returns to). */
+  async previous(name: string): Promise<string | null> {
+    const trail = (await this.#load()).functions[name]?.trail ?? [];
+    return trail.length >= 2 ? trail[trail.length - 2] : null;
+  }
+}

@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { watch } from 'chokidar';
+import type { Runtime } from '../runtime.ts';
+import { functionNameOf } from './load.ts';
+import { isHandlerFile } from './scan.ts';
+
+/**
+ * Live reload for `edgebatch dev`: a saved handler file is loaded again and, only if it passes every
+ * check, swapped in; a broken save keeps the previous version serving and logs why. A deleted file stops
+ * serving. Helper modules (`_*.ts`, sub-folders) are not watched: restart to pick up their changes.
+ * Resolves once the watcher is ready; the returned function stops it.
+ */
+export async function watchFunctions(rt: Runtime, dir: string): Promise<() => Promise<void>> {
+  const watcher = watch(dir, {
+    ignoreInitial: true,
+    depth: 0,
+    // Editors write in several steps; wait until the file has stopped changing.
+    awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 },
+  });
+  const reload = (file: string) => {
+    if (!isHandlerFile(path.basename(file))) return;
+    void rt.loadFile(path.resolve(file)).then((res) => {
+      if (res.ok) rt.log.info({ function: res.fn.name, version: res.fn.version }, 'reloaded');
+    });
+  };
+  watcher.on('add', reload).on('change', reload);
+  watcher.on('unlink', (file) => {
+    if (!isHandlerFile(path.basename(file))) return;
+    const name = functionNameOf(file);
+    if (rt.functions.get(name)?.file === path.resolve(file)) {
+      rt.functions.delete(name);
+      rt.log.info({ function: name }, 'handler file deleted: function removed');
+    }
+    rt.functions.clearProblem(path.resolve(file));
+  });
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return () => watcher.close();
+}

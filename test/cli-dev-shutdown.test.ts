@@ -1,0 +1,84 @@
+/**
+ * The CLI as users run it, in a child process: `edgebatch dev` reloads a saved handler file, keeps the old
+ * version on a broken save; `edgebatch start` stops on SIGTERM after answering everything it accepted.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { eventually, startCli } from './helpers/cli.ts';
+import { call } from './helpers/serve.ts';
+
+mkdirSync('test/tmp', { recursive: true });
+const dir = path.resolve(mkdtempSync(path.join('test/tmp', 'cli-')));
+mkdirSync(path.join(dir, 'functions'));
+writeFileSync(
+  path.join(dir, 'hono.config.ts'),
+  `import { defineConfig } from 'edgebatch';
+export default defineConfig({
+  functionsDir: 'functions',
+  dataDir: 'data',
+  models: { mlp: { file: ${JSON.stringify(path.resolve('models/mlp-large.onnx'))}, maxBatch: 64 } },
+});
+`,
+);
+const handlerFile = path.join(dir, 'functions', 'echo.ts');
+const handler = (tag: string) => `
+import { z } from 'zod';
+import { defineFunction } from 'edgebatch';
+export default defineFunction({
+  model: 'mlp',
+  slo: '2s',
+  input: z.object({ x: z.number() }),
+  pre: ({ x }) => ({ data: new Float32Array(128).fill(x), dims: [128] }),
+  post: ({ output }) => ({ tag: ${JSON.stringify(tag)}, n: output.data.length }),
+  example: { x: 1 },
+});
+`;
+writeFileSync(handlerFile, handler('first'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('edgebatch dev', () => {
+  test('a saved handler file is swapped in; a broken save keeps the previous version serving and says why', async () => {
+    const dev = await startCli(['dev', '--config', path.join(dir, 'hono.config.ts')]);
+    try {
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'first');
+      writeFileSync(handlerFile, handler('second'));
+      assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'second'), 'the next requests run the new code');
+
+      writeFileSync(handlerFile, handler('third').replace("model: 'mlp'", "model: 'missing-model'"));
+      assert.ok(await eventually(async () => dev.logs.some((l) => /missing-model/.test(String(l.reason)))), 'the reason is logged');
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'second', 'the previous version keeps serving');
+      const listed = (await (await fetch(`${dev.url}/functions`)).json()) as any;
+      assert.match(listed.problems[0].message, /model "missing-model" is not in hono.config.ts/);
+
+      writeFileSync(handlerFile, 'export default {{ not typescript');
+      assert.ok(await eventually(async () => dev.logs.filter((l) => l.msg?.toString().startsWith('handler file not loaded')).length >= 2));
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'second');
+
+      writeFileSync(handlerFile, handler('fourth'));
+      assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'fourth'));
+    } finally {
+      dev.proc.kill('SIGTERM');
+      assert.equal(await dev.exited, 0);
+    }
+  });
+});
+
+describe('edgebatch start: graceful shutdown', () => {
+  test('SIGTERM under load: every request sent before the signal gets a complete answer, then exit 0', async () => {
+    writeFileSync(handlerFile, handler('prod'));
+    const srv = await startCli(['start', '--config', path.join(dir, 'hono.config.ts')]);
+    const sent = Array.from({ length: 300 }, (_, i) => call(srv.url, 'echo', { x: i % 7 }).then((r) => r, (err: Error) => err));
+    // Let the requests leave (they are written to their sockets), then signal.
+    await new Promise((r) => setTimeout(r, 100));
+    srv.proc.kill('SIGTERM');
+    const results = await Promise.all(sent);
+    const failed = results.filter((r) => r instanceof Error || r.status !== 200);
+    assert.equal(failed.length, 0, `unanswered or failed: ${failed.slice(0, 3).map((f) => (f instanceof Error ? f.message : JSON.stringify(f.body))).join('; ')}`);
+    for (const r of results) assert.equal((r as any).body.tag, 'prod');
+    assert.equal(await srv.exited, 0);
+    assert.ok(srv.logs.some((l) => l.msg === 'edgebatch stopped'));
+    await assert.rejects(fetch(`${srv.url}/healthz`), 'no longer accepting connections');
+  });
+});
