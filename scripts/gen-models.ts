@@ -25,6 +25,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
+import { mulberry32 } from '../runtime/scheduler/arrivals.ts';
 
 const { onnx } = onnxProto;
 
@@ -45,18 +46,6 @@ export const MODEL_SPECS = {
 
 export type ModelName = keyof typeof MODEL_SPECS;
 export type ModelPaths = Record<ModelName, string>;
-
-/** mulberry32: tiny, fast, deterministic 32-bit PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** count float32 values in U(-limit, limit), serialised little-endian (ONNX raw_data layout). */
 function uniformRaw(rand: () => number, count: number, limit: number): Uint8Array {

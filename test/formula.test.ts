@@ -88,47 +88,6 @@ function chainMoments(lambda: number, cost: BatchCost, hold: number): { latency:
   return { latency: ((lambda * ec2) / 2 + alpha * eb2 + tau0 * eb) / eb, meanBatch: eb };
 }
 
-// A seeded simulation of the policy the runtime really runs: greedy take-all, and after each batch an
-// optional hold h; a lane that finds nothing waiting goes at once on the next arrival.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function simulateMeanLatency(lambda: number, cost: BatchCost, hold: number, jobs: number, seed: number): number {
-  const rand = mulberry32(seed);
-  const arrivals = new Float64Array(jobs);
-  let t = 0;
-  for (let i = 0; i < jobs; i++) {
-    t += -Math.log(1 - rand()) / lambda;
-    arrivals[i] = t;
-  }
-  let free = 0;
-  let next = 0;
-  let sum = 0;
-  let first = true;
-  while (next < jobs) {
-    const ready = first ? free : free + hold;
-    first = false;
-    const start = Math.max(ready, arrivals[next]);
-    let end = next;
-    while (end < jobs && arrivals[end] <= start) end++;
-    const done = start + cost.alpha * (end - next) + cost.tau0;
-    for (let j = next; j < end; j++) sum += done - arrivals[j];
-    free = done;
-    next = end;
-  }
-  return sum / jobs;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
 test("batchTime and utilization", () => {
   const cost = { alpha: 0.002, tau0: 0.005 };
   close(batchTime(cost, 0), 0.005, 1e-15, "tau(0)");
@@ -195,25 +154,7 @@ test("U_h agrees with the chain with a hold, and mean batch with the chain's mea
   }
 });
 
-test("U (and U_h) bound a simulation of the real greedy policy from above, up to sampling noise", () => {
-  const cases: Array<[BatchCost, number, number]> = [
-    [{ alpha: 0.001, tau0: 0.01 }, 0.3, 0],
-    [{ alpha: 0.001, tau0: 0.01 }, 0.8, 0],
-    [{ alpha: 0.004, tau0: 0.001 }, 0.5, 0],
-    [{ alpha: 0.001, tau0: 0.01 }, 0.5, 0.01],
-  ];
-  let seed = 7;
-  for (const [cost, rho, hold] of cases) {
-    const lambda = rho / cost.alpha;
-    const sim = simulateMeanLatency(lambda, cost, hold, 200_000, seed++);
-    const bound = meanLatencyBoundWithHold(lambda, cost, hold);
-    // Where an empty queue after a batch is rare the bound is tight (the slower system hardly differs), so
-    // allow for the simulation's sampling noise (about 0.5% at 200k requests) with a 3% margin.
-    assert.ok(sim <= bound * 1.03, `simulated ${sim} above bound ${bound} at rho ${rho}, h ${hold}`);
-    // and the bound is not wildly loose: within 35% even at rho = 0.3 (it tightens with load)
-    assert.ok(sim >= 0.65 * bound, `bound ${bound} far above simulated ${sim} at rho ${rho}, h ${hold}`);
-  }
-});
+// The bounds against the real policies in virtual time: test/simulator.test.ts.
 
 test("U_h(lambda, 0) = U(lambda) and U_h increases with h", () => {
   for (const cost of costs) {

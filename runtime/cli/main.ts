@@ -5,6 +5,7 @@ import { watchFunctions } from '../functions/watch.ts';
 import { loadConfig, serve } from '../serve.ts';
 import { request, targetFrom } from './client.ts';
 import { formatList } from './format.ts';
+import { plan } from './plan.ts';
 
 const usage = `edgebatch <command> [options]
 
@@ -16,6 +17,7 @@ Commands:
   versions <name>            deployed versions of a function
   invoke <name> --data JSON  call a function and print its answer
   list                       functions, SLOs and live figures
+  plan --alpha-ms A --tau0-ms T --slo-ms S [--rate R]   capacity planning from the queueing formula
 
 Options:
   --config FILE   config file for start/dev (default hono.config.ts)
@@ -43,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         return await invoke(rest);
       case 'list':
         return await list(rest);
+      case 'plan':
+        return plan(rest);
       case undefined:
       case 'help':
       case '--help':

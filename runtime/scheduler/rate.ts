@@ -6,6 +6,7 @@ export class RateMeter {
   readonly #tauMs: number;
   #value = 0;
   #lastMs: number | undefined;
+  #firstMs: number | undefined;
 
   /** @param timeConstantMs how far back the rate looks (default 1000 ms). */
   constructor(timeConstantMs = 1000) {
@@ -17,11 +18,18 @@ export class RateMeter {
   record(nowMs: number, count = 1): void {
     this.#value = this.#decayed(nowMs) + count / this.#tauMs;
     this.#lastMs = nowMs;
+    this.#firstMs ??= nowMs;
   }
 
-  /** Events per second at `nowMs`. */
+  /**
+   * Events per second at `nowMs`. A young meter has not filled its window yet, so its sum is divided by
+   * the share of the window it has seen, 1 - e^(-age/T) (counting at least a quarter window, so that the
+   * first arrival alone does not read as a huge rate).
+   */
   perSecond(nowMs: number): number {
-    return this.#decayed(nowMs) * 1000;
+    if (this.#firstMs === undefined) return 0;
+    const age = Math.max(nowMs - this.#firstMs, this.#tauMs / 4);
+    return (this.#decayed(nowMs) * 1000) / (1 - Math.exp(-age / this.#tauMs));
   }
 
   #decayed(nowMs: number): number {

@@ -5,10 +5,27 @@ import type { BatchPolicy, QueueState } from '../types.ts';
  * The hold the formula allows right now, in ms: h* = max(0, (S - U(lambda)) * 2(1 - rho) / (1 + 2 rho)),
  * from the fitted cost, the live rate and the model's mean-latency objective. 0 before a fit exists.
  */
-export function currentHoldMs(state: Pick<QueueState, 'context'>): number {
-  const { cost, ratePerSec, objectiveMs } = state.context;
+export function currentHoldMs(state: Pick<QueueState, 'context' | 'waiting' | 'nowMs'>): number {
+  const { cost, objectiveMs, marginMs } = state.context;
   if (!cost) return 0;
-  return 1000 * holdForObjective(ratePerSec, { alpha: cost.alphaMs / 1000, tau0: cost.tau0Ms / 1000 }, objectiveMs / 1000);
+  const rate = Math.max(state.context.ratePerSec, queueRatePerSec(state));
+  // Aim the mean a margin below the objective: U_h is exact at moderate load, so aiming at S itself would
+  // land on it only on average.
+  return 1000 * holdForObjective(rate, { alpha: cost.alphaMs / 1000, tau0: cost.tau0Ms / 1000 }, Math.max(0, objectiveMs - marginMs) / 1000);
+}
+
+/**
+ * The arrival rate the waiting items show by themselves: n items that arrived since the oldest one, over
+ * its age. The live rate meter looks back about a second, so in a burst it lags; this sees the burst as it
+ * piles up. With fewer than two items it says nothing (0).
+ */
+export function queueRatePerSec(state: Pick<QueueState, 'waiting' | 'nowMs'>): number {
+  const n = state.waiting.length;
+  if (n < 2) return 0;
+  let oldest = Infinity;
+  for (const it of state.waiting) oldest = Math.min(oldest, it.arrivalMs);
+  const ageMs = state.nowMs - oldest;
+  return ageMs > 0 ? (1000 * (n - 1)) / ageMs : 0;
 }
 
 /**
@@ -24,7 +41,8 @@ export function latestSafeDispatchMs(state: QueueState): number {
 /**
  * Ours: the energy-and-latency-aware hold. After a batch the lane holds for h* (longer holds mean larger
  * batches and fewer joules per inference, seed 004) but never past the earliest deadline's safe dispatch
- * time; a full batch, or an idle lane meeting its first arrival, goes at once.
+ * time; a full batch, or an idle lane meeting its first arrival, goes at once. The rate in h* is the larger
+ * of the live meter and the queue's own rate, so a burst shortens the hold while it builds up.
  */
 export const sloPolicy: BatchPolicy = {
   name: 'slo',
