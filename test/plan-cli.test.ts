@@ -37,7 +37,7 @@ test('plan: the formula figures at a rate, with the modelled energy', () => {
   assert.deepEqual(p.warnings, []);
 });
 
-test('plan: without a rate the rate figures are null; no power, no energy', () => {
+test('plan: without a rate the rate figures (and joules at that rate) are null; watts default to the runtime\'s 65 / 10', () => {
   const { code, stdout } = run(gpu);
   assert.equal(code, 0);
   const p = JSON.parse(stdout) as Plan;
@@ -45,6 +45,8 @@ test('plan: without a rate the rate figures are null; no power, no energy', () =
   assert.equal(p.holdMs, null);
   assert.equal(p.expectedBatch, null);
   assert.equal(p.joulesPerInference, null);
+  assert.equal(p.input.busyWatts, 65);
+  assert.equal(p.input.idleWatts, 10);
   close(p.maxRatePerSec, maxRateWithin(cost, 0.05), 'maxRatePerSec');
   assert.equal(p.feasible, true);
 });

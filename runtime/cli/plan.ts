@@ -20,8 +20,8 @@ What the queueing formula (DESIGN.md, "The formula") predicts for one model on o
                    tightest SLO of the functions on a model; pass that to see what it will do.
   --rate R         arrival rate, requests per second (>= 0); without it the figures that depend on
                    the rate are null
-  --busy-watts W   the lane's power while computing, watts (>= 0; with --idle-watts)
-  --idle-watts W   the lane's power while idle, watts (>= 0; with --busy-watts)
+  --busy-watts W   the lane's power while computing, watts (>= 0; with --idle-watts; default 65)
+  --idle-watts W   the lane's power while idle, watts (>= 0; with --busy-watts; default 10)
   --max-batch B    the model's largest batch (whole number >= 1); the formula has no cap, so a plan
                    whose batches would outgrow it is flagged
 
@@ -123,11 +123,14 @@ function readFlags(argv: string[]): { help: true } | { help: false; input: Plan[
   const tau0Ms = numberFlag('tau0-ms', str('tau0-ms'), { required: true, min: 0, what: 'device ms per batch' })!;
   const sloMs = numberFlag('slo-ms', str('slo-ms'), { required: true, min: 0, strictMin: true, what: 'mean-latency objective, ms' })!;
   const rate = numberFlag('rate', str('rate'), { min: 0, what: 'requests per second' });
-  const busy = numberFlag('busy-watts', str('busy-watts'), { min: 0, what: 'watts while computing' });
-  const idle = numberFlag('idle-watts', str('idle-watts'), { min: 0, what: 'watts while idle' });
+  let busy = numberFlag('busy-watts', str('busy-watts'), { min: 0, what: 'watts while computing' });
+  let idle = numberFlag('idle-watts', str('idle-watts'), { min: 0, what: 'watts while idle' });
   if ((busy === undefined) !== (idle === undefined)) {
     throw new FlagError(busy === undefined ? 'missing --busy-watts (given --idle-watts; the power model needs both)' : 'missing --idle-watts (given --busy-watts; the power model needs both)');
   }
+  // Without figures, the same power model the runtime uses by default (energy in hono.config.ts).
+  busy ??= 65;
+  idle ??= 10;
   const maxBatch = numberFlag('max-batch', str('max-batch'), { min: 1, integer: true, what: 'largest batch' });
   return {
     help: false,
