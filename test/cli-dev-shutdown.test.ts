@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { eventually, startCli } from './helpers/cli.ts';
@@ -69,16 +70,44 @@ describe('edgebatch start: graceful shutdown', () => {
   test('SIGTERM under load: every request sent before the signal gets a complete answer, then exit 0', async () => {
     writeFileSync(handlerFile, handler('prod'));
     const srv = await startCli(['start', '--config', path.join(dir, 'hono.config.ts')]);
-    const sent = Array.from({ length: 300 }, (_, i) => call(srv.url, 'echo', { x: i % 7 }).then((r) => r, (err: Error) => err));
-    // Let the requests leave (they are written to their sockets), then signal.
-    await new Promise((r) => setTimeout(r, 100));
+    const url = new URL(srv.url);
+    // node:http (not fetch) so that "sent" is known: a request counts once its bytes are flushed to the socket.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const flushed: Promise<void>[] = [];
+    const answers = Array.from({ length: 300 }, (_, i) => {
+      const body = JSON.stringify({ x: i % 7 });
+      return new Promise<{ status: number; body: string } | Error>((resolve) => {
+        const req = http.request({ host: url.hostname, port: url.port, path: '/functions/echo', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', (err) => resolve(err));
+        flushed.push(new Promise<void>((r) => req.once('finish', () => r())));
+        req.end(body);
+      });
+    });
+    // With 64 sockets, 64 requests are on the wire at once; signal once 64 of them have been flushed, and
+    // judge only the requests flushed before the signal.
+    const sentBefore = new Set<number>();
+    await new Promise<void>((resolve) => {
+      let n = 0;
+      flushed.forEach((p, i) =>
+        p.then(() => {
+          sentBefore.add(i);
+          if (++n === 64) resolve();
+        }),
+      );
+    });
+    const signalled = new Set(sentBefore);
     srv.proc.kill('SIGTERM');
-    const results = await Promise.all(sent);
-    const failed = results.filter((r) => r instanceof Error || r.status !== 200);
-    assert.equal(failed.length, 0, `unanswered or failed: ${failed.slice(0, 3).map((f) => (f instanceof Error ? f.message : JSON.stringify(f.body))).join('; ')}`);
-    for (const r of results) assert.equal((r as any).body.tag, 'prod');
+    const results = await Promise.all(answers);
+    const failed = [...signalled].filter((i) => { const r = results[i]; return r instanceof Error || r.status !== 200; });
+    assert.equal(failed.length, 0, `sent before the signal but not answered 200: ${failed.slice(0, 3).map((i) => String(results[i] instanceof Error ? (results[i] as Error).message : (results[i] as { body: string }).body)).join('; ')}`);
+    for (const i of signalled) assert.equal(JSON.parse((results[i] as { body: string }).body).tag, 'prod');
     assert.equal(await srv.exited, 0);
     assert.ok(srv.logs.some((l) => l.msg === 'edgebatch stopped'));
+    agent.destroy();
     await assert.rejects(fetch(`${srv.url}/healthz`), 'no longer accepting connections');
   });
 });

@@ -45,8 +45,15 @@ export function listen(app: Hono, host: string, port: number): Promise<Listening
           lastAcceptMs = performance.now();
           while (performance.now() < until) {
             const quietFor = performance.now() - lastAcceptMs;
-            if (quietFor >= quietMs) return;
-            await new Promise((r) => setTimeout(r, quietMs - quietFor));
+            if (quietFor < quietMs) {
+              await new Promise((r) => setTimeout(r, quietMs - quietFor));
+              continue;
+            }
+            // A timer can fire after the loop was blocked, before that turn's poll phase has taken the
+            // connections waiting meanwhile: let one poll phase run, then believe the quiet.
+            const seen = lastAcceptMs;
+            await new Promise((r) => setImmediate(r));
+            if (lastAcceptMs === seen) return;
           }
         },
         close: (timeoutMs = 10_000) =>
