@@ -201,17 +201,21 @@ export class Runtime {
       const status = this.modelStatus.get(model);
       if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
       const batcher = this.batchers.get(model)!;
-      const input = await validateInput(fn, body);
-      const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
-      const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
-      const preMs = performance.now() - started;
       const sloMs = Math.min(fn.sloMs, options.sloMs ?? Infinity);
       const deadlineMs = started + sloMs;
       if (batcher.waiting >= this.config.limits.queueLength) {
         throw new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
       }
-      if (this.config.scheduler.admission && fn.definition.overload !== 'serve-late') this.#admit(fn, batcher, deadlineMs, sloMs);
-      const batch = await batcher.submit(feeds, fn.name, deadlineMs, options.signal);
+      const input = await validateInput(fn, body);
+      const shed = this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
+      // Checked before pre, counting the pre/post time calls of this model take, so a call that will be
+      // shed does not first spend CPU on decoding its input; and again once its item exists.
+      if (shed) this.#admit(fn, batcher, deadlineMs, sloMs, this.#overheadMs.get(model) ?? 0);
+      const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
+      const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
+      const preMs = performance.now() - started;
+      if (shed) this.#admit(fn, batcher, deadlineMs, sloMs, 0);
+      const batch = await batcher.submit(feeds, fn.name, deadlineMs, options.signal, shed);
       const postStart = performance.now();
       let result: unknown;
       try {
@@ -241,7 +245,7 @@ export class Runtime {
   }
 
   /** Sheds a call at once (503) when it cannot meet its deadline or the model is overloaded. */
-  #admit(fn: LoadedFunction, batcher: ModelBatcher, deadlineMs: number, sloMs: number): void {
+  #admit(fn: LoadedFunction, batcher: ModelBatcher, deadlineMs: number, sloMs: number, extraMs: number): void {
     const ctx = batcher.context();
     const model = this.config.models[fn.definition.model];
     const decision = admit({
@@ -256,6 +260,7 @@ export class Runtime {
       ratePerSec: ctx.ratePerSec,
       objectiveMs: ctx.objectiveMs,
       overloadFactor: this.config.scheduler.overloadFactor,
+      extraMs,
     });
     if (!decision.admit) throw new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedModelConfig } from '../config.ts';
-import { CancelledError, RunFailedError } from '../errors.ts';
+import { CancelledError, OverloadedError, RunFailedError } from '../errors.ts';
 import type { Device } from '../lanes/device.ts';
 import type { WireTensor } from '../lanes/protocol.ts';
 import type { ModelRegistry } from '../models/registry.ts';
@@ -41,6 +41,8 @@ export interface BatchRecord {
 interface Invocation {
   readonly feeds: ItemFeeds;
   readonly fn: string;
+  /** May be answered 503 instead of late when its deadline can no longer be met. */
+  readonly shed: boolean;
   resolve(outcome: BatchOutcome): void;
   reject(err: Error): void;
 }
@@ -73,6 +75,8 @@ export class ModelBatcher {
   readonly #clock: Clock;
   readonly #queue: ModelQueue<Invocation>;
   readonly #pad: boolean;
+  /** Smoothed queue + device time of recent items, ms: the feedback the slo policy checks its model against. */
+  #measuredMeanMs: number | undefined;
   #inFlightBatches = new Set<Promise<void>>();
   /** Dispatch time and size of each batch on the device, for the time still owed to it. */
   readonly #running = new Set<{ startMs: number; size: number }>();
@@ -95,7 +99,14 @@ export class ModelBatcher {
         return Object.keys(head.feeds).every((k) => other.feeds[k] && canShareBatch(head.feeds[k].dims, other.feeds[k].dims, this.#pad && k === name));
       },
       dispatch: (batch) => this.#run(batch),
+      // An item that cannot finish by its deadline even alone gets its 503 now, and its device time goes to
+      // items that can still make it (under overload, running late items first is what collapses goodput).
+      isExpired: (it, nowMs) => it.payload.shed && nowMs + (this.fit.predict(1) ?? 0) > it.deadlineMs,
+      onExpire: (items) => {
+        for (const it of items) it.payload.reject(new OverloadedError(`"${it.payload.fn}" can no longer meet its deadline: it would finish after it at the current load`, 1, { function: it.payload.fn }));
+      },
     });
+
   }
 
   /** Items waiting to be dispatched. */
@@ -132,6 +143,7 @@ export class ModelBatcher {
       ratePerSec: this.rate.perSecond(this.#clock.now()),
       objectiveMs: this.#opts.objectiveMs(),
       marginMs: this.#opts.marginMs,
+      measuredMeanMs: this.#measuredMeanMs,
     };
   }
 
@@ -142,14 +154,14 @@ export class ModelBatcher {
   /**
    * Queues one item. It leaves the queue, costing no device time, if `signal` aborts before dispatch.
    */
-  submit(feeds: ItemFeeds, fn: string, deadlineMs: number, signal?: AbortSignal): Promise<BatchOutcome> {
+  submit(feeds: ItemFeeds, fn: string, deadlineMs: number, signal?: AbortSignal, shed = false): Promise<BatchOutcome> {
     const now = this.#clock.now();
     this.rate.record(now);
     return new Promise<BatchOutcome>((resolve, reject) => {
       const pending: Pending<Invocation> = {
         arrivalMs: now,
         deadlineMs,
-        payload: { feeds, fn, resolve, reject },
+        payload: { feeds, fn, shed, resolve, reject },
       };
       if (signal) {
         if (signal.aborted) return reject(new CancelledError('client went away before dispatch'));
@@ -199,6 +211,10 @@ export class ModelBatcher {
       for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
       this.fit.add(batch.length, serviceMs);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: serviceMs, ok: true, inputBytes });
+      for (const it of batch) {
+        const ms = finishedAt - it.arrivalMs;
+        this.#measuredMeanMs = this.#measuredMeanMs === undefined ? ms : this.#measuredMeanMs + 0.02 * (ms - this.#measuredMeanMs);
+      }
       batch.forEach((it, i) => {
         const mine: Record<string, ItemTensor> = {};
         for (const name of Object.keys(split)) mine[name] = split[name][i];

@@ -18,6 +18,8 @@ export interface AdmissionInput {
   objectiveMs: number;
   /** Shed when U(rate) exceeds the objective by more than this factor. */
   overloadFactor: number;
+  /** Work the call still needs outside the device (e.g. its pre, when checked on arrival), ms. Default 0. */
+  extraMs?: number;
 }
 
 export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number };
@@ -34,11 +36,12 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   if (full === undefined) return { admit: true, predictedDoneMs: undefined };
   // An idle model always takes a call whose deadline has not passed: predictions alone never refuse the
   // best case, and the batch it runs keeps the cost fit learning (a bad fit must not shed itself forever).
+  const extra = input.extraMs ?? 0;
   const idle = input.itemsAhead === 0 && input.runningRemainingMs === 0;
-  if (idle && input.nowMs < input.deadlineMs) return { admit: true, predictedDoneMs: input.nowMs + predictMs(1)! };
+  if (idle && input.nowMs + extra < input.deadlineMs) return { admit: true, predictedDoneMs: input.nowMs + extra + predictMs(1)! };
   const batchesAhead = Math.floor(input.itemsAhead / maxBatch);
   const mine = predictMs(Math.min(maxBatch, (input.itemsAhead % maxBatch) + 1))!;
-  const waitMs = input.runningRemainingMs / lanes + (batchesAhead * full) / lanes;
+  const waitMs = extra + input.runningRemainingMs / lanes + (batchesAhead * full) / lanes;
   const doneMs = input.nowMs + waitMs + mine;
   const retryAfterSec = Math.max(1, Math.ceil((waitMs + mine) / 1000));
   if (doneMs > input.deadlineMs) {

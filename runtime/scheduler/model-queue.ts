@@ -17,6 +17,12 @@ export interface ModelQueueOptions<T> {
   canJoin?(head: T, other: T): boolean;
   /** Hands a batch to a lane. The owner must call {@link ModelQueue.complete} once that batch has finished. */
   dispatch(batch: Pending<T>[]): void;
+  /**
+   * Whether a waiting item can no longer meet its deadline and should be answered now instead of costing
+   * device time (checked when a batch is formed). Expired items go to {@link onExpire}, not to a batch.
+   */
+  isExpired?(item: Pending<T>, nowMs: number): boolean;
+  onExpire?(items: Pending<T>[]): void;
 }
 
 /**
@@ -124,7 +130,16 @@ export class ModelQueue<T> {
   }
 
   #dispatch(count: number): void {
-    const { canJoin } = this.#opts;
+    const { canJoin, isExpired, onExpire } = this.#opts;
+    if (isExpired) {
+      const now = this.#opts.clock.now();
+      const expired = this.#waiting.filter((it) => isExpired(it, now));
+      if (expired.length > 0) {
+        for (const it of expired) this.#waiting.splice(this.#waiting.indexOf(it), 1);
+        onExpire?.(expired);
+        if (this.#waiting.length === 0) return;
+      }
+    }
     const head = this.#waiting[0];
     let batch: Pending<T>[];
     if (!canJoin) {

@@ -21,6 +21,11 @@ export interface PolicyContext {
   readonly objectiveMs: number;
   /** Kept free before a deadline. */
   readonly marginMs: number;
+  /**
+   * Smoothed queue + device time items actually saw, when measured. The formula is the feed-forward; this
+   * is the feedback that tells a policy its model of the device is off (e.g. the CPU is shared).
+   */
+  readonly measuredMeanMs?: number;
 }
 
 /** What a policy sees when a lane is free and items wait. */

@@ -6,8 +6,11 @@ import type { BatchPolicy, QueueState } from '../types.ts';
  * from the fitted cost, the live rate and the model's mean-latency objective. 0 before a fit exists.
  */
 export function currentHoldMs(state: Pick<QueueState, 'context' | 'waiting' | 'nowMs'>): number {
-  const { cost, objectiveMs, marginMs } = state.context;
+  const { cost, objectiveMs, marginMs, measuredMeanMs } = state.context;
   if (!cost) return 0;
+  // Items already wait longer than the objective: the fit is missing a cost (a shared CPU, a busy event
+  // loop), so no slack is left to spend on a hold, whatever the formula says.
+  if (measuredMeanMs !== undefined && measuredMeanMs > objectiveMs) return 0;
   const rate = Math.max(state.context.ratePerSec, queueRatePerSec(state));
   // Aim the mean a margin below the objective: U_h is exact at moderate load, so aiming at S itself would
   // land on it only on average.
