@@ -50,6 +50,8 @@ export class Runtime {
   readonly versions: VersionStore;
   readonly #live = new Map<string, LiveStats>();
   readonly #overheadMs = new Map<string, number>();
+  /** Smoothed post + reply time per model: kept free before a deadline when the policy holds. */
+  readonly #postMs = new Map<string, number>();
   #batchSeq = 0;
   #accepting = true;
 
@@ -68,7 +70,7 @@ export class Runtime {
           models: this.models,
           device: this.device,
           lanes: config.lanes,
-          marginMs: config.scheduler.marginMs,
+          marginMs: () => config.scheduler.marginMs + (this.#postMs.get(model.name) ?? 0),
           fitWindow: config.scheduler.fitWindow,
           objectiveMs: () => this.objectiveMs(model.name),
           nextBatchId: () => ++this.#batchSeq,
@@ -176,10 +178,14 @@ export class Runtime {
     return Math.max(0, tightest * this.config.scheduler.meanObjectiveFraction - overhead);
   }
 
-  /** Smoothed pre + post time of a model's calls, ms (exponential moving average). */
-  #noteOverhead(model: string, ms: number): void {
-    const prev = this.#overheadMs.get(model);
-    this.#overheadMs.set(model, prev === undefined ? ms : prev + 0.05 * (ms - prev));
+  /** Smoothed pre + post time, and post time alone, of a model's calls, ms (exponential moving averages). */
+  #noteOverhead(model: string, prePostMs: number, postMs: number): void {
+    const ewma = (m: Map<string, number>, x: number) => {
+      const prev = m.get(model);
+      m.set(model, prev === undefined ? x : prev + 0.05 * (x - prev));
+    };
+    ewma(this.#overheadMs, prePostMs);
+    ewma(this.#postMs, postMs);
   }
 
   liveStats(fn: string): LiveStats {
@@ -227,7 +233,7 @@ export class Runtime {
       }
       const done = performance.now();
       const totalMs = done - started;
-      this.#noteOverhead(model, preMs + (done - postStart));
+      this.#noteOverhead(model, preMs + (done - postStart), done - postStart);
       this.metrics.requests.inc({ ...labels, outcome: 'ok' });
       this.metrics.latency.observe(labels, totalMs);
       this.metrics.queueTime.observe(labels, batch.queueMs);

@@ -31,7 +31,10 @@ export interface BatchRecord {
   readonly model: string;
   readonly batchId: number;
   readonly size: number;
+  /** Device time of the run alone (what the energy model charges). */
   readonly runMs: number;
+  /** Dispatch to outputs back, less any wait for a lane: what the queue experiences and the fit learns. */
+  readonly serviceMs: number;
   readonly ok: boolean;
   readonly inputBytes: number;
   readonly errorId?: string;
@@ -52,7 +55,8 @@ export interface ModelBatcherOptions {
   models: ModelRegistry;
   device: Device;
   lanes: number;
-  marginMs: number;
+  /** Time kept free before a deadline, ms: the configured margin plus what the call still needs after its batch (post, reply). */
+  marginMs(): number;
   fitWindow: number;
   /** The model's mean-latency objective, ms (depends on which functions use it right now). */
   objectiveMs(): number;
@@ -142,7 +146,7 @@ export class ModelBatcher {
       cost: f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms },
       ratePerSec: this.rate.perSecond(this.#clock.now()),
       objectiveMs: this.#opts.objectiveMs(),
-      marginMs: this.#opts.marginMs,
+      marginMs: this.#opts.marginMs(),
       measuredMeanMs: this.#measuredMeanMs,
     };
   }
@@ -210,7 +214,7 @@ export class ModelBatcher {
       const split: Record<string, ItemTensor[]> = {};
       for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
       this.fit.add(batch.length, serviceMs);
-      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: serviceMs, ok: true, inputBytes });
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, serviceMs, ok: true, inputBytes });
       for (const it of batch) {
         const ms = finishedAt - it.arrivalMs;
         this.#measuredMeanMs = this.#measuredMeanMs === undefined ? ms : this.#measuredMeanMs + 0.02 * (ms - this.#measuredMeanMs);
@@ -223,7 +227,7 @@ export class ModelBatcher {
     } catch (err) {
       const errorId = randomUUID();
       const message = err instanceof Error ? err.message : String(err);
-      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, ok: false, inputBytes, errorId, error: message });
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, serviceMs: 0, ok: false, inputBytes, errorId, error: message });
       for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
     } finally {
       this.#running.delete(running);
