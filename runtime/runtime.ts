@@ -72,6 +72,7 @@ export class Runtime {
           lanes: config.lanes,
           marginMs: () => config.scheduler.marginMs + (this.#postMs.get(model.name) ?? 0),
           fitWindow: config.scheduler.fitWindow,
+          power: config.energy,
           objectiveMs: () => this.objectiveMs(model.name),
           nextBatchId: () => ++this.#batchSeq,
           onBatch: (b) => this.#onBatch(b),

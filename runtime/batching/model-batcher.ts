@@ -58,6 +58,8 @@ export interface ModelBatcherOptions {
   /** Time kept free before a deadline, ms: the configured margin plus what the call still needs after its batch (post, reply). */
   marginMs(): number;
   fitWindow: number;
+  /** The lane's power model (energy in hono.config.ts). */
+  power?: { busyWatts: number; idleWatts: number };
   /** The model's mean-latency objective, ms (depends on which functions use it right now). */
   objectiveMs(): number;
   nextBatchId(): number;
@@ -81,6 +83,8 @@ export class ModelBatcher {
   readonly #pad: boolean;
   /** Smoothed queue + device time of recent items, ms: the feedback the slo policy checks its model against. */
   #measuredMeanMs: number | undefined;
+  /** Smoothed share of items that left the device after their deadline. */
+  #lateShare: number | undefined;
   #inFlightBatches = new Set<Promise<void>>();
   /** Dispatch time and size of each batch on the device, for the time still owed to it. */
   readonly #running = new Set<{ startMs: number; size: number }>();
@@ -148,6 +152,8 @@ export class ModelBatcher {
       objectiveMs: this.#opts.objectiveMs(),
       marginMs: this.#opts.marginMs(),
       measuredMeanMs: this.#measuredMeanMs,
+      recentLateShare: this.#lateShare,
+      power: this.#opts.power,
     };
   }
 
@@ -217,7 +223,9 @@ export class ModelBatcher {
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, serviceMs, ok: true, inputBytes });
       for (const it of batch) {
         const ms = finishedAt - it.arrivalMs;
-        this.#measuredMeanMs = this.#measuredMeanMs === undefined ? ms : this.#measuredMeanMs + 0.02 * (ms - this.#measuredMeanMs);
+        this.#measuredMeanMs = this.#measuredMeanMs === undefined ? ms : this.#measuredMeanMs + 0.05 * (ms - this.#measuredMeanMs);
+        const late = finishedAt > it.deadlineMs ? 1 : 0;
+        this.#lateShare = this.#lateShare === undefined ? late : this.#lateShare + 0.02 * (late - this.#lateShare);
       }
       batch.forEach((it, i) => {
         const mine: Record<string, ItemTensor> = {};

@@ -177,6 +177,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       },
       objectiveMs,
       marginMs,
+      power,
     };
   } else {
     const fit = new CostFitter(options.fitWindow ?? 200);
@@ -194,6 +195,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       },
       objectiveMs,
       marginMs,
+      power,
     };
   }
 

@@ -26,6 +26,10 @@ export interface PolicyContext {
    * is the feedback that tells a policy its model of the device is off (e.g. the CPU is shared).
    */
   readonly measuredMeanMs?: number;
+  /** Share of recent items that finished on the device after their deadline, when measured (0..1). */
+  readonly recentLateShare?: number;
+  /** The lane's power model: a hold is only worth its latency when it saves energy. */
+  readonly power?: { readonly busyWatts: number; readonly idleWatts: number };
 }
 
 /** What a policy sees when a lane is free and items wait. */

@@ -1,4 +1,4 @@
-import { holdForObjective } from '../formula.ts';
+import { holdForObjective, joulesPerInference } from '../formula.ts';
 import type { BatchPolicy, QueueState } from '../types.ts';
 
 /**
@@ -6,16 +6,31 @@ import type { BatchPolicy, QueueState } from '../types.ts';
  * from the fitted cost, the live rate and the model's mean-latency objective. 0 before a fit exists.
  */
 export function currentHoldMs(state: Pick<QueueState, 'context' | 'waiting' | 'nowMs'>): number {
-  const { cost, objectiveMs, marginMs, measuredMeanMs } = state.context;
+  const { cost, objectiveMs, marginMs, measuredMeanMs, recentLateShare, power } = state.context;
   if (!cost) return 0;
-  // Items already wait longer than the objective: the fit is missing a cost (a shared CPU, a busy event
-  // loop), so no slack is left to spend on a hold, whatever the formula says.
+  // Feedback first. Items already wait longer than the objective, or more than 1% finish late: the model
+  // is missing a cost (a shared CPU, a busy event loop), so there is no slack to spend on a hold.
   if (measuredMeanMs !== undefined && measuredMeanMs > objectiveMs) return 0;
+  if (recentLateShare !== undefined && recentLateShare > maxLateShare) return 0;
   const rate = Math.max(state.context.ratePerSec, queueRatePerSec(state));
+  const c = { alpha: cost.alphaMs / 1000, tau0: cost.tau0Ms / 1000 };
   // Aim the mean a margin below the objective: U_h is exact at moderate load, so aiming at S itself would
   // land on it only on average.
-  return 1000 * holdForObjective(rate, { alpha: cost.alphaMs / 1000, tau0: cost.tau0Ms / 1000 }, Math.max(0, objectiveMs - marginMs) / 1000);
+  const hold = holdForObjective(rate, c, Math.max(0, objectiveMs - marginMs) / 1000);
+  // A hold buys energy with latency; where batching saves (almost) nothing - tau0 near 0, as for a
+  // small CNN on one CPU thread - latency is all it would cost.
+  if (hold > 0 && power && rate > 0) {
+    const saving = 1 - joulesPerInference(rate, c, power, hold) / joulesPerInference(rate, c, power, 0);
+    if (!(saving >= minEnergySaving)) return 0;
+  }
+  return 1000 * hold;
 }
+
+/** Above this share of recent items finishing late, the slo policy stops holding. */
+export const maxLateShare = 0.01;
+
+/** A hold must cut modelled joules per inference by at least this much to be worth its latency. */
+export const minEnergySaving = 0.05;
 
 /**
  * The arrival rate the waiting items show by themselves: n items that arrived since the oldest one, over
