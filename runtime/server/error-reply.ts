@@ -13,12 +13,14 @@ export function errorReply(c: Context, err: unknown, log: Logger): Response {
   // Hono middleware (bearerAuth) throws its own HTTPException with a ready response.
   if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof EdgebatchError) {
+    // A server-side failure is logged with the request id the client saw, next to the error id it got.
+    if (err.status >= 500 && !(err instanceof OverloadedError)) log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
     if (err instanceof OverloadedError) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
     // The rest of a too-large body is never read: close the connection instead of reusing it mid-body.
     if (err instanceof PayloadTooLargeError) c.header('Connection', 'close');
     return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as ContentfulStatusCode);
   }
   const errorId = randomUUID();
-  log.error({ errorId, err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
+  log.error({ errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
   return c.json({ error: { code: 'internal', message: 'internal error', errorId } }, 500);
 }
