@@ -7,6 +7,7 @@ import type { ModelRegistry } from '../models/registry.ts';
 import { canShareBatch, dataType, stack, unstack, type ItemTensor } from '../models/tensor.ts';
 import { systemClock, type Clock } from '../scheduler/clock.ts';
 import { CostFitter } from '../scheduler/cost-fit.ts';
+import { LatencyFeedback } from '../scheduler/feedback.ts';
 import { ModelQueue } from '../scheduler/model-queue.ts';
 import { policyFor } from '../scheduler/policies/index.ts';
 import { RateMeter } from '../scheduler/rate.ts';
@@ -81,10 +82,8 @@ export class ModelBatcher {
   readonly #clock: Clock;
   readonly #queue: ModelQueue<Invocation>;
   readonly #pad: boolean;
-  /** Smoothed queue + device time of recent items, ms: the feedback the slo policy checks its model against. */
-  #measuredMeanMs: number | undefined;
-  /** Smoothed share of items that left the device after their deadline. */
-  #lateShare: number | undefined;
+  /** What recent items saw: the feedback the slo policy checks the formula against. */
+  readonly #feedback = new LatencyFeedback();
   #inFlightBatches = new Set<Promise<void>>();
   /** Dispatch time and size of each batch on the device, for the time still owed to it. */
   readonly #running = new Set<{ startMs: number; size: number }>();
@@ -151,8 +150,8 @@ export class ModelBatcher {
       ratePerSec: this.rate.perSecond(this.#clock.now()),
       objectiveMs: this.#opts.objectiveMs(),
       marginMs: this.#opts.marginMs(),
-      measuredMeanMs: this.#measuredMeanMs,
-      recentLateShare: this.#lateShare,
+      measuredMeanMs: this.#feedback.meanMs,
+      recentLateShare: this.#feedback.lateShare,
       power: this.#opts.power,
     };
   }
@@ -221,12 +220,7 @@ export class ModelBatcher {
       for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
       this.fit.add(batch.length, serviceMs);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, serviceMs, ok: true, inputBytes });
-      for (const it of batch) {
-        const ms = finishedAt - it.arrivalMs;
-        this.#measuredMeanMs = this.#measuredMeanMs === undefined ? ms : this.#measuredMeanMs + 0.05 * (ms - this.#measuredMeanMs);
-        const late = finishedAt > it.deadlineMs ? 1 : 0;
-        this.#lateShare = this.#lateShare === undefined ? late : this.#lateShare + 0.02 * (late - this.#lateShare);
-      }
+      for (const it of batch) this.#feedback.record(finishedAt - it.arrivalMs, finishedAt > it.deadlineMs);
       batch.forEach((it, i) => {
         const mine: Record<string, ItemTensor> = {};
         for (const name of Object.keys(split)) mine[name] = split[name][i];

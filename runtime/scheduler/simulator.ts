@@ -1,6 +1,7 @@
 import { CostFitter } from './cost-fit.ts';
 import type { PowerModel } from './formula.ts';
 import { ModelQueue } from './model-queue.ts';
+import { LatencyFeedback } from './feedback.ts';
 import { RateMeter } from './rate.ts';
 import type { BatchPolicy, Pending, PolicyContext } from './types.ts';
 import { VirtualClock } from './virtual-clock.ts';
@@ -167,6 +168,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   // greedy, never pays for a re-fit).
   let fitter: CostFitter | undefined;
   let context: PolicyContext;
+  // The same feedback the runtime's batcher keeps, read through getters like the live rate.
+  const feedback = new LatencyFeedback();
   if (costSource === 'true') {
     const known = { alphaMs: cost.alphaMs, tau0Ms: cost.tau0Ms };
     context = {
@@ -178,6 +181,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
       objectiveMs,
       marginMs,
       power,
+      get measuredMeanMs() {
+        return feedback.meanMs;
+      },
+      get recentLateShare() {
+        return feedback.lateShare;
+      },
     };
   } else {
     const fit = new CostFitter(options.fitWindow ?? 200);
@@ -196,6 +205,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
       objectiveMs,
       marginMs,
       power,
+      get measuredMeanMs() {
+        return feedback.meanMs;
+      },
+      get recentLateShare() {
+        return feedback.lateShare;
+      },
     };
   }
 
@@ -220,7 +235,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
       const ms = runMs(batch.length);
       clock.setTimer(() => {
         const endMs = clock.now();
-        for (const it of batch) latencies[it.payload] = endMs - it.arrivalMs;
+        for (const it of batch) {
+          latencies[it.payload] = endMs - it.arrivalMs;
+          feedback.record(endMs - it.arrivalMs, endMs > it.deadlineMs);
+        }
         batches++;
         busyMs += ms;
         if (startMs >= measuredFromMs) {
