@@ -167,52 +167,35 @@ export function simulate(options: SimulationOptions): SimulationResult {
   // context would hold, without an allocation per decision (and a policy that never reads the fit, like
   // greedy, never pays for a re-fit).
   let fitter: CostFitter | undefined;
-  let context: PolicyContext;
+  if (costSource !== 'true') {
+    fitter = new CostFitter(options.fitWindow ?? 200);
+    const k = Math.min(8, maxBatch);
+    for (const b of options.probeSizes ?? [1, k, 1, k]) fitter.add(b, runMs(b));
+  }
+  const fit = fitter;
+  const known = { alphaMs: cost.alphaMs, tau0Ms: cost.tau0Ms };
   // The same feedback the runtime's batcher keeps, read through getters like the live rate.
   const feedback = new LatencyFeedback();
-  if (costSource === 'true') {
-    const known = { alphaMs: cost.alphaMs, tau0Ms: cost.tau0Ms };
-    context = {
-      predictMs: runMs,
-      cost: known,
-      get ratePerSec() {
-        return rate.perSecond(clock.now());
-      },
-      objectiveMs,
-      marginMs,
-      power,
-      get measuredMeanMs() {
-        return feedback.meanMs;
-      },
-      get recentLateShare() {
-        return feedback.lateShare;
-      },
-    };
-  } else {
-    const fit = new CostFitter(options.fitWindow ?? 200);
-    const k = Math.min(8, maxBatch);
-    for (const b of options.probeSizes ?? [1, k, 1, k]) fit.add(b, runMs(b));
-    fitter = fit;
-    context = {
-      predictMs: (b) => fit.predict(b),
-      get cost() {
-        const f = fit.get();
-        return f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms };
-      },
-      get ratePerSec() {
-        return rate.perSecond(clock.now());
-      },
-      objectiveMs,
-      marginMs,
-      power,
-      get measuredMeanMs() {
-        return feedback.meanMs;
-      },
-      get recentLateShare() {
-        return feedback.lateShare;
-      },
-    };
-  }
+  const context: PolicyContext = {
+    predictMs: fit ? (b) => fit.predict(b) : runMs,
+    get cost() {
+      if (!fit) return known;
+      const f = fit.get();
+      return f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms };
+    },
+    get ratePerSec() {
+      return rate.perSecond(clock.now());
+    },
+    objectiveMs,
+    marginMs,
+    power,
+    get measuredMeanMs() {
+      return feedback.meanMs;
+    },
+    get recentLateShare() {
+      return feedback.lateShare;
+    },
+  };
 
   const latencies = new Float64Array(n).fill(NaN);
   const first = Math.min(n, Math.floor(warmupFraction * n));
