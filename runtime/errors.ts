@@ -71,13 +71,6 @@ export class CancelledError extends EdgebatchError {
   }
 }
 
-/** 401: admin call without the right bearer token. */
-export class UnauthorizedError extends EdgebatchError {
-  constructor() {
-    super('unauthorized', 401, 'a valid bearer token is required');
-  }
-}
-
 /** A handler file or config entry that cannot be used; carries the file it came from. */
 export class DefinitionError extends EdgebatchError {
   constructor(message: string, details?: Record<string, unknown>) {

@@ -23,5 +23,4 @@ export {
   OverloadedError,
   PayloadTooLargeError,
   RunFailedError,
-  UnauthorizedError,
 } from './errors.ts';

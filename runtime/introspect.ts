@@ -1,8 +1,8 @@
 import type { LoadedFunction } from './functions/load.ts';
 import type { Runtime } from './runtime.ts';
+import { currentHoldMs } from './scheduler/policies/slo.ts';
 import {
   expectedBatchSize,
-  holdForObjective,
   joulesPerInference,
   maxRateWithin,
   meanLatencyBoundWithHold,
@@ -32,14 +32,24 @@ export function costOf(rt: Runtime, model: string): BatchCost | undefined {
 }
 
 /** The formula's view of `model` at its live rate, for `sloMs` (a function's SLO). */
-export function predict(rt: Runtime, model: string, sloMs: number): Prediction | null {
+/**
+ * A model's live rate, fitted cost and the hold its policy takes right now, computed by the policy's own
+ * code (margin, energy check and feedback guards included), so what is reported is what is done.
+ */
+function outlook(rt: Runtime, model: string): { rate: number; cost: BatchCost; hold: number } | undefined {
   const cost = costOf(rt, model);
   const batcher = rt.batchers.get(model);
-  if (!cost || !batcher) return null;
-  const rate = batcher.rate.perSecond(performance.now());
-  const objective = rt.objectiveMs(model) / 1000;
-  const policy = rt.config.models[model].policy;
-  const hold = policy === 'slo' ? holdForObjective(rate, cost, objective) : 0;
+  if (!cost || !batcher) return undefined;
+  const nowMs = performance.now();
+  const hold = rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: batcher.context(), waiting: batcher.waitingItems, nowMs }) / 1000 : 0;
+  return { rate: batcher.rate.perSecond(nowMs), cost, hold };
+}
+
+/** The formula's view of `model` at its live rate, for `sloMs` (a function's SLO). */
+export function predict(rt: Runtime, model: string, sloMs: number): Prediction | null {
+  const o = outlook(rt, model);
+  if (!o) return null;
+  const { rate, cost, hold } = o;
   return {
     meanLatencyBoundMs: finite(1000 * meanLatencyBoundWithHold(rate, cost, hold)),
     maxRatePerSec: finite(maxRateWithin(cost, (sloMs / 1000) * rt.config.scheduler.meanObjectiveFraction)),
@@ -66,16 +76,13 @@ export function feasibility(rt: Runtime, fn: LoadedFunction): { feasible: boolea
 
 /** Sets the per-model gauges of /metrics from the live state (called at each scrape). */
 export function refreshModelGauges(rt: Runtime): void {
-  const now = performance.now();
   for (const [name, b] of rt.batchers) {
-    rt.metrics.liveRate.set({ model: name }, b.rate.perSecond(now));
-    const cost = costOf(rt, name);
-    if (!cost) continue;
-    const rate = b.rate.perSecond(now);
-    const hold = rt.config.models[name].policy === 'slo' ? holdForObjective(rate, cost, rt.objectiveMs(name) / 1000) : 0;
-    const bound = meanLatencyBoundWithHold(rate, cost, hold);
+    rt.metrics.liveRate.set({ model: name }, b.rate.perSecond(performance.now()));
+    const o = outlook(rt, name);
+    if (!o) continue;
+    const bound = meanLatencyBoundWithHold(o.rate, o.cost, o.hold);
     if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound * 1000);
-    rt.metrics.hold.set({ model: name }, hold * 1000);
+    rt.metrics.hold.set({ model: name }, o.hold * 1000);
   }
 }
 

@@ -121,6 +121,11 @@ export class ModelBatcher {
     return this.#queue.length;
   }
 
+  /** The waiting items, earliest deadline first (read-only). */
+  get waitingItems(): readonly Pending<unknown>[] {
+    return this.#queue.waiting;
+  }
+
   /** Batches on the device now. */
   get inFlight(): number {
     return this.#queue.inFlight;
@@ -253,11 +258,6 @@ export class ModelBatcher {
       const { runMs, waitMs } = await device.run({ name: this.name, file: model.file }, feeds, -Infinity);
       this.fit.add(b, Math.max(runMs, this.#clock.now() - start - waitMs));
     }
-  }
-
-  /** Fails every waiting item (the runtime is stopping without draining). */
-  rejectWaiting(reason: string): void {
-    for (const it of this.#queue.drainWaiting()) it.payload.reject(new CancelledError(reason));
   }
 
   /** Resolves when nothing waits and no batch is running. */

@@ -21,11 +21,6 @@ export class Device {
     this.#queue = new PQueue({ concurrency: options.lanes });
   }
 
-  /** Batches waiting for a lane (not counting those running). */
-  get waitingBatches(): number {
-    return this.#queue.size;
-  }
-
   /** Opens the model on every lane; resolves with its metadata. */
   async load(model: ModelRef): Promise<ModelMeta> {
     const metas = await Promise.all(this.#lanes.map((l) => l.load(model)));

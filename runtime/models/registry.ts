@@ -35,10 +35,6 @@ export class ModelRegistry {
     });
   }
 
-  names(): string[] {
-    return Object.keys(this.#configs);
-  }
-
   has(name: string): boolean {
     return name in this.#configs;
   }

@@ -102,11 +102,6 @@ export function unstack(batch: BatchTensor, n: number): ItemTensor[] {
   return items;
 }
 
-/** Bytes one item occupies, for memory-bounded batch caps and peak batch memory. */
-export function itemBytes(item: ItemTensor): number {
-  return item.data.byteLength;
-}
-
 /** The onnxruntime element type name of a typed array. */
 export function dataType(data: TensorData): string {
   if (data instanceof Float32Array) return 'float32';

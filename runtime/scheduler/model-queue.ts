@@ -82,12 +82,6 @@ export class ModelQueue<T> {
     return true;
   }
 
-  /** Removes and returns every waiting item (used when stopping). */
-  drainWaiting(): Pending<T>[] {
-    this.#clearTimer();
-    return this.#waiting.splice(0);
-  }
-
   /** A batch this queue dispatched has finished: the lane is free, and the hold clock starts now. */
   complete(): void {
     if (this.#inFlight === 0) throw new Error('complete() called with no batch in flight');
