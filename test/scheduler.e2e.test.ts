@@ -52,9 +52,9 @@ describe('what GET /functions/:name reports', () => {
 describe('under open-loop load', () => {
   test('MLP at moderate load: measured mean (queue + device) sits under the bound the runtime reports', async () => {
     const load = openLoop(s.url, 'mlp-classify', features, 150, 4000, 11);
-    // Read the prediction while the load runs, at the live rate, every 250 ms from 1 s to 3.75 s: the
-    // policy's hold (and with it the bound) moves with its guards, so the measured mean over the run is
-    // compared with the mean of the bounds in force during it.
+    // Read the prediction while the load runs, at the live rate, every 250 ms from 1 s to 3.75 s. The
+    // policy's hold (and with it the bound) moves with its guards, switching between h* and 0; U_h grows with
+    // h, so a run whose holds never exceeded the longest one sampled has its mean under that hold's bound.
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const bounds: number[] = [];
     await sleep(750);
@@ -62,7 +62,7 @@ describe('under open-loop load', () => {
       await sleep(250);
       bounds.push((await describeFn('mlp-classify')).prediction.meanLatencyBoundMs);
     }
-    const reported = { meanLatencyBoundMs: mean(bounds) };
+    const reported = { meanLatencyBoundMs: Math.max(...bounds) };
     const sent = await load;
     const ok = sent.filter((r) => r.status === 200);
     assert.ok(ok.length >= 0.95 * sent.length, `${sent.length - ok.length} of ${sent.length} not answered 200`);
