@@ -56,6 +56,12 @@ export interface UserConfig {
     meanObjectiveFraction?: number;
     /** Shed when the predicted mean latency exceeds the objective by this factor. Default 2. */
     overloadFactor?: number;
+    /**
+     * At the door, before a body is read, shed while the event loop's lag is over this fraction of the
+     * call's SLO (at least 2 ms). Default 0.1. The loop, not the device, saturates first under overload; a
+     * standing backlog in front of it makes every call late, so it is refused where refusing is cheap.
+     */
+    hostLagFraction?: number;
     /** Sliding window of batches the cost fit uses. Default 200. */
     fitWindow?: number;
     /**
@@ -109,7 +115,7 @@ export interface ResolvedConfig {
   lanes: number;
   threadsPerLane: number;
   models: Record<string, ResolvedModelConfig>;
-  scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; fitWindow: number; admission: boolean };
+  scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; hostLagFraction: number; fitWindow: number; admission: boolean };
   energy: { busyWatts: number; idleWatts: number };
   limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number };
   adminToken: string | undefined;
@@ -214,6 +220,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       marginMs: user.scheduler?.margin === undefined ? 2 : parseDuration(user.scheduler.margin, 'scheduler.margin'),
       meanObjectiveFraction: fraction,
       overloadFactor: nonNegative(user.scheduler?.overloadFactor, 'scheduler.overloadFactor', 2),
+      hostLagFraction: nonNegative(user.scheduler?.hostLagFraction, 'scheduler.hostLagFraction', 0.1),
       fitWindow: positiveInt(user.scheduler?.fitWindow, 'scheduler.fitWindow', 200),
       admission: bool(user.scheduler?.admission, 'scheduler.admission', true),
     },

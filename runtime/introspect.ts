@@ -2,9 +2,10 @@ import type { LoadedFunction } from './functions/load.ts';
 import type { Runtime } from './runtime.ts';
 import { currentHoldMs } from './scheduler/policies/slo.ts';
 import {
+  attributedJoulesPerInference,
   expectedBatchSize,
-  joulesPerInference,
-  maxRateWithin,
+  hostSojourn,
+  maxRateWithinPath,
   meanLatencyBoundWithHold,
   sloFeasibility,
   type BatchCost,
@@ -12,13 +13,24 @@ import {
 
 /** What the formula predicts for a model right now, all in ms / per second / joules. */
 export interface Prediction {
+  /** What the bounds cover, in words. */
+  covers: string;
+  /** The device stage: mean queue + device time, U_h at the live rate (null when unstable). */
   meanLatencyBoundMs: number | null;
+  /** The whole path: the device bound plus the host stage's sojourn (null when either stage is saturated). */
+  pathLatencyBoundMs: number | null;
+  /** The two parts of the path bound. */
+  parts: { deviceMs: number | null; hostMs: number | null };
+  /** Largest rate of this function's model whose path bound stays within its mean objective. */
   maxRatePerSec: number | null;
   holdMs: number;
   expectedBatch: number | null;
-  /** Modelled from energy.busyWatts / idleWatts in hono.config.ts, not measured. */
+  /** Device energy a call causes: busy power over its share of its batch, idle power over its share of the hold. */
   joulesPerInference: number | null;
+  /** Modelled from energy.busyWatts / idleWatts in hono.config.ts, not measured. */
   energySource: 'model';
+  /** Present when the fit in force is a fallback: the numbers rest on an older fit. */
+  warning?: string;
 }
 
 function finite(x: number): number | null {
@@ -27,11 +39,10 @@ function finite(x: number): number | null {
 
 /** The fitted cost of a model in seconds, when there is a fit. */
 export function costOf(rt: Runtime, model: string): BatchCost | undefined {
-  const f = rt.batchers.get(model)?.fit.get();
+  const f = rt.batchers.get(model)?.scheduler.fit.get();
   return f && { alpha: f.alphaMs / 1000, tau0: f.tau0Ms / 1000 };
 }
 
-/** The formula's view of `model` at its live rate, for `sloMs` (a function's SLO). */
 /**
  * A model's live rate, fitted cost and the hold its policy takes right now, computed by the policy's own
  * code (margin, energy check and feedback guards included), so what is reported is what is done.
@@ -41,8 +52,9 @@ function outlook(rt: Runtime, model: string): { rate: number; cost: BatchCost; h
   const batcher = rt.batchers.get(model);
   if (!cost || !batcher) return undefined;
   const nowMs = performance.now();
-  const hold = rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: batcher.context(), waiting: batcher.waitingItems, nowMs }) / 1000 : 0;
-  return { rate: batcher.rate.perSecond(nowMs), cost, hold };
+  const sched = batcher.scheduler;
+  const hold = rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: sched.context(), waiting: sched.waitingItems, nowMs }) / 1000 : 0;
+  return { rate: sched.rate.perSecond(nowMs), cost, hold };
 }
 
 /** The formula's view of `model` at its live rate, for `sloMs` (a function's SLO). */
@@ -50,13 +62,23 @@ export function predict(rt: Runtime, model: string, sloMs: number): Prediction |
   const o = outlook(rt, model);
   if (!o) return null;
   const { rate, cost, hold } = o;
+  const host = rt.host.view();
+  const perCall = host.perCallMs / 1000;
+  const device = meanLatencyBoundWithHold(rate, cost, hold);
+  const hostS = hostSojourn({ perCall, rate: Math.max(host.ratePerSec, rate) });
+  const otherRate = Math.max(0, host.ratePerSec - rate);
+  const fit = rt.batchers.get(model)!.scheduler.fit.get();
   return {
-    meanLatencyBoundMs: finite(1000 * meanLatencyBoundWithHold(rate, cost, hold)),
-    maxRatePerSec: finite(maxRateWithin(cost, (sloMs / 1000) * rt.config.scheduler.meanObjectiveFraction)),
+    covers: 'meanLatencyBoundMs: queue + device (item queued to batch done); pathLatencyBoundMs: request read to reply written, host stage included',
+    meanLatencyBoundMs: finite(1000 * device),
+    pathLatencyBoundMs: finite(1000 * (device + hostS)),
+    parts: { deviceMs: finite(1000 * device), hostMs: finite(1000 * hostS) },
+    maxRatePerSec: finite(maxRateWithinPath(cost, (sloMs / 1000) * rt.config.scheduler.meanObjectiveFraction, { perCall, otherRate })),
     holdMs: 1000 * hold,
     expectedBatch: finite(expectedBatchSize(rate, cost, hold)),
-    joulesPerInference: finite(joulesPerInference(rate, cost, rt.config.energy, hold)),
+    joulesPerInference: finite(attributedJoulesPerInference(rate, cost, rt.config.energy, hold)),
     energySource: 'model',
+    ...(fit?.quality === 'fallback' ? { warning: fit.reason } : {}),
   };
 }
 
@@ -77,7 +99,7 @@ export function feasibility(rt: Runtime, fn: LoadedFunction): { feasible: boolea
 /** Sets the per-model gauges of /metrics from the live state (called at each scrape). */
 export function refreshModelGauges(rt: Runtime): void {
   for (const [name, b] of rt.batchers) {
-    rt.metrics.liveRate.set({ model: name }, b.rate.perSecond(performance.now()));
+    rt.metrics.liveRate.set({ model: name }, b.scheduler.rate.perSecond(performance.now()));
     const o = outlook(rt, name);
     if (!o) continue;
     const bound = meanLatencyBoundWithHold(o.rate, o.cost, o.hold);
@@ -103,18 +125,34 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
 
 /** Everything `GET /functions/:name` shows: the summary, an example, the fit, live figures and the formula's prediction. */
 export function describe(rt: Runtime, fn: LoadedFunction) {
-  const batcher = rt.batchers.get(fn.definition.model)!;
-  const fit = batcher.fit.get();
+  const model = fn.definition.model;
+  const sched = rt.batchers.get(model)!.scheduler;
+  const fit = sched.fit.get();
+  const host = rt.host.view();
   return {
     ...summarize(rt, fn),
-    policy: rt.config.models[fn.definition.model].policy,
-    maxBatch: rt.config.models[fn.definition.model].maxBatch,
+    policy: rt.config.models[model].policy,
+    maxBatch: rt.config.models[model].maxBatch,
     overload: fn.definition.overload ?? 'shed',
     example: fn.definition.example,
     feasibility: feasibility(rt, fn),
-    fit: fit ? { alphaMs: fit.alphaMs, tau0Ms: fit.tau0Ms, r2: fit.r2, samples: fit.samples } : null,
+    fit: fit
+      ? {
+          alphaMs: fit.alphaMs,
+          tau0Ms: fit.tau0Ms,
+          r2: fit.r2,
+          relativeError: fit.relativeError,
+          samples: fit.samples,
+          sizes: fit.sizes,
+          quality: fit.quality,
+          ...(fit.reason ? { reason: fit.reason } : {}),
+          source: 'device time of each batch, timed in the lane around session.run; warm-up probe points kept as anchors',
+        }
+      : null,
     live: rt.liveStats(fn.name).figures(performance.now()),
-    modelRatePerSec: batcher.rate.perSecond(performance.now()),
-    prediction: predict(rt, fn.definition.model, fn.sloMs),
+    modelRatePerSec: sched.rate.perSecond(performance.now()),
+    host: { lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: host.utilization, ratePerSec: host.ratePerSec },
+    objectiveMs: sched.objectiveMs(),
+    prediction: predict(rt, model, fn.sloMs),
   };
 }

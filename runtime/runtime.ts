@@ -1,15 +1,16 @@
 import type { ResolvedConfig } from './config.ts';
 import { CancelledError, EdgebatchError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
-import { ModelBatcher, type BatchOutcome, type BatchRecord } from './batching/model-batcher.ts';
+import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation } from './batching/model-batcher.ts';
 import { loadFunctionFile, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { VersionStore } from './functions/version-store.ts';
 import { scanFunctions } from './functions/scan.ts';
-import { admit } from './scheduler/admission.ts';
 import { feasibility } from './introspect.ts';
 import { Device } from './lanes/device.ts';
 import type { Logger } from './logger.ts';
+import { HostMonitor } from './host/host-monitor.ts';
+import { HostStageTotals, type HostStage } from './host/host-stages.ts';
 import { LiveStats } from './metrics/live-stats.ts';
 import { RuntimeMetrics } from './metrics/prometheus.ts';
 import { ModelRegistry } from './models/registry.ts';
@@ -28,8 +29,22 @@ export interface InvokeResult {
 export interface InvokeOptions {
   /** Aborts when the client goes away; a waiting item then leaves the queue. */
   signal?: AbortSignal;
+  /** The same, as the HTTP edge tells it without building an AbortSignal per call. */
+  cancel?: Cancellation;
   /** A tighter latency objective from the request; never loosens the function's SLO. */
   sloMs?: number;
+  /**
+   * When the call reached the server (ms, `performance.now()` scale); its deadline counts from here.
+   * Default: now.
+   */
+  arrivalMs?: number;
+  /**
+   * Reads and parses the body, called only once the call has been admitted at the door: a call shed under
+   * overload costs no body read, no JSON parse. Used instead of `body` when given.
+   */
+  readBody?: () => Promise<unknown>;
+  /** Where the time of each host stage goes (read and parse are timed by `readBody`'s caller). */
+  stages?: HostStageTotals;
 }
 
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
@@ -42,16 +57,17 @@ export class Runtime {
   readonly config: ResolvedConfig;
   readonly log: Logger;
   readonly functions = new FunctionRegistry();
-  readonly metrics = new RuntimeMetrics();
+  /** The host stage: the event loop every call crosses, measured. */
+  readonly host = new HostMonitor();
+  /** Event-loop time by stage of the host path. */
+  readonly stages = new HostStageTotals();
+  readonly metrics = new RuntimeMetrics(this.host, this.stages);
   readonly device: Device;
   readonly models: ModelRegistry;
   readonly batchers = new Map<string, ModelBatcher>();
   readonly modelStatus = new Map<string, ModelStatus>();
   readonly versions: VersionStore;
   readonly #live = new Map<string, LiveStats>();
-  readonly #overheadMs = new Map<string, number>();
-  /** Smoothed post + reply time per model: kept free before a deadline when the policy holds. */
-  readonly #postMs = new Map<string, number>();
   #batchSeq = 0;
   #accepting = true;
 
@@ -70,15 +86,20 @@ export class Runtime {
           models: this.models,
           device: this.device,
           lanes: config.lanes,
-          marginMs: () => config.scheduler.marginMs + (this.#postMs.get(model.name) ?? 0),
           fitWindow: config.scheduler.fitWindow,
+          marginMs: config.scheduler.marginMs,
+          meanObjectiveFraction: config.scheduler.meanObjectiveFraction,
+          overloadFactor: config.scheduler.overloadFactor,
+          hostLagFraction: config.scheduler.hostLagFraction,
           power: config.energy,
-          objectiveMs: () => this.objectiveMs(model.name),
+          host: () => this.host.view(),
           nextBatchId: () => ++this.#batchSeq,
           onBatch: (b) => this.#onBatch(b),
         }),
       );
     }
+    this.functions.onChange(() => this.#updateObjectives());
+    this.host.start();
   }
 
   /** Opens every model and loads every handler file. Bad files are reported, not fatal. */
@@ -148,10 +169,10 @@ export class Runtime {
       const feeds = await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
       const k = Math.min(8, this.config.models[model].maxBatch);
       const batcher = this.batchers.get(model)!;
-      await batcher.probe(feeds, [1, k]);
-      batcher.fit.clear();
-      await batcher.probe(feeds, k > 1 ? [1, k, 1, k, 1, k] : [1, 1, 1]);
-      this.log.info({ model, fit: batcher.fit.get() }, 'warm-up probe done');
+      await batcher.probe(feeds, [1, k], false);
+      batcher.scheduler.fit.clear();
+      await batcher.probe(feeds, k > 1 ? [1, k, 1, k, 1, k] : [1, 1, 1], true);
+      this.log.info({ model, fit: batcher.scheduler.fit.get() }, 'warm-up probe done');
       for (const user of this.functions.usersOf(model)) this.#checkFeasible(user);
     } catch (err) {
       this.log.warn({ model, function: fn.name, err: (err as Error).message }, 'warm-up probe failed; the scheduler starts without a cost fit');
@@ -168,25 +189,17 @@ export class Runtime {
     return this.functions.problems();
   }
 
-  /**
-   * The model's mean-latency objective S: a fraction of the tightest SLO among the functions using it.
-   */
-  objectiveMs(model: string): number {
-    const users = this.functions.usersOf(model);
-    const tightest = users.length ? Math.min(...users.map((f) => f.sloMs)) : 1000;
-    // The formula covers queue + device time only; what pre and post take comes out of the budget.
-    const overhead = this.#overheadMs.get(model) ?? 0;
-    return Math.max(0, tightest * this.config.scheduler.meanObjectiveFraction - overhead);
+  /** Tells each model's scheduler the tightest SLO among the functions on it (its objective follows). */
+  #updateObjectives(): void {
+    for (const [model, batcher] of this.batchers) {
+      const users = this.functions.usersOf(model);
+      batcher.scheduler.setTightestSlo(users.length ? Math.min(...users.map((f) => f.sloMs)) : 1000);
+    }
   }
 
-  /** Smoothed pre + post time, and post time alone, of a model's calls, ms (exponential moving averages). */
-  #noteOverhead(model: string, prePostMs: number, postMs: number): void {
-    const ewma = (m: Map<string, number>, x: number) => {
-      const prev = m.get(model);
-      m.set(model, prev === undefined ? x : prev + 0.05 * (x - prev));
-    };
-    ewma(this.#overheadMs, prePostMs);
-    ewma(this.#postMs, postMs);
+  /** The model's mean-latency objective S for the device, ms. */
+  objectiveMs(model: string): number {
+    return this.batchers.get(model)!.scheduler.objectiveMs();
   }
 
   liveStats(fn: string): LiveStats {
@@ -195,84 +208,94 @@ export class Runtime {
     return s;
   }
 
-  /** Runs one invocation: validate, pre, queue, batch, post. Errors are {@link EdgebatchError}s. */
+  /**
+   * Runs one invocation: admit at the door, read the body, validate, pre, admit again, queue, batch, post.
+   * Errors are {@link EdgebatchError}s; every outcome is counted once, here.
+   */
   async invoke(name: string, body: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const fn = this.functions.get(name);
     if (!fn) throw new NotFoundError('function', name);
     const model = fn.definition.model;
-    const labels = { function: fn.name, model };
+    const series = this.metrics.series(fn.name, model);
     const started = performance.now();
-    this.liveStats(fn.name).arrival(started);
+    const arrivalMs = Math.min(options.arrivalMs ?? started, started);
+    const live = this.liveStats(fn.name);
+    live.arrival(started);
+    const stages = options.stages ?? this.stages;
     try {
-      if (!this.#accepting) throw new OverloadedError('the runtime is shutting down', 1);
-      const status = this.modelStatus.get(model);
-      if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
-      const batcher = this.batchers.get(model)!;
       const sloMs = Math.min(fn.sloMs, options.sloMs ?? Infinity);
-      const deadlineMs = started + sloMs;
-      if (batcher.waiting >= this.config.limits.queueLength) {
-        throw new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
-      }
+      const deadlineMs = arrivalMs + sloMs;
+      const batcher = this.#admitAtDoor(fn, deadlineMs, sloMs);
+      const shed = this.#sheds(fn);
+      if (options.readBody) body = await options.readBody();
+      let t = performance.now();
       const input = await validateInput(fn, body);
-      const shed = this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
-      // Checked before pre, counting the pre/post time calls of this model take, so a call that will be
-      // shed does not first spend CPU on decoding its input; and again once its item exists.
-      if (shed) this.#admit(fn, batcher, deadlineMs, sloMs, this.#overheadMs.get(model) ?? 0);
+      t = lap(stages, 'validate', t);
       const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
       const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
-      const preMs = performance.now() - started;
-      if (shed) this.#admit(fn, batcher, deadlineMs, sloMs, 0);
-      const batch = await batcher.submit(feeds, fn.name, deadlineMs, options.signal, shed);
+      t = lap(stages, 'pre', t);
+      const preMs = t - started;
+      if (shed) this.#refuse(fn, sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
+      const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
+      const batch = await batcher.submit(feeds, fn.name, arrivalMs, deadlineMs, cancel, shed);
       const postStart = performance.now();
       let result: unknown;
       try {
         result = await fn.definition.post({ output: Object.values(batch.outputs)[0], outputs: batch.outputs }, input as never);
       } catch (err) {
         const errorId = randomUUID();
-        this.log.error({ ...labels, errorId, err: (err as Error).message }, 'post() failed');
+        this.log.error({ function: fn.name, model, errorId, err: (err as Error).message }, 'post() failed');
         throw new RunFailedError(`"${fn.name}" post() failed: ${(err as Error).message}`, errorId, err);
       }
       const done = performance.now();
-      const totalMs = done - started;
-      this.#noteOverhead(model, preMs + (done - postStart), done - postStart);
-      this.metrics.requests.inc({ ...labels, outcome: 'ok' });
-      this.metrics.latency.observe(labels, totalMs);
-      this.metrics.queueTime.observe(labels, batch.queueMs);
-      this.liveStats(fn.name).record(totalMs, batch.batchSize, totalMs <= sloMs);
+      stages.add('post', done - postStart);
+      const totalMs = done - arrivalMs;
+      batcher.scheduler.noteHostTime(preMs, done - batch.finishedAtMs);
+      series.outcome.ok.inc();
+      series.latency.observe(totalMs);
+      series.queueTime.observe(batch.queueMs);
+      live.record(totalMs, batch.batchSize, totalMs <= sloMs);
       return { result, fn, batch, preMs, postMs: done - postStart, totalMs };
     } catch (err) {
       const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
-      this.metrics.requests.inc({ ...labels, outcome });
+      series.outcome[outcome].inc();
       if (outcome === 'shed') {
-        this.metrics.shed.inc(labels);
-        this.liveStats(fn.name).record(performance.now() - started, 0, false);
-      }
+        series.shed.inc();
+        live.shed();
+      } else if (outcome === 'failed') live.failed();
       throw err;
     }
   }
 
-  /** Sheds a call at once (503) when it cannot meet its deadline or the model is overloaded. */
-  #admit(fn: LoadedFunction, batcher: ModelBatcher, deadlineMs: number, sloMs: number, extraMs: number): void {
-    const ctx = batcher.context();
-    const model = this.config.models[fn.definition.model];
-    const decision = admit({
-      nowMs: performance.now(),
-      deadlineMs,
-      itemsAhead: batcher.itemsAhead(deadlineMs),
-      runningRemainingMs: batcher.runningRemainingMs(),
-      maxBatch: model.maxBatch,
-      lanes: this.config.lanes,
-      predictMs: ctx.predictMs,
-      cost: ctx.cost && { alpha: ctx.cost.alphaMs / 1000, tau0: ctx.cost.tau0Ms / 1000 },
-      ratePerSec: ctx.ratePerSec,
-      objectiveMs: ctx.objectiveMs,
-      overloadFactor: this.config.scheduler.overloadFactor,
-      extraMs,
-    });
+  /** Whether a function's calls may be answered 503 instead of late. */
+  #sheds(fn: LoadedFunction): boolean {
+    return this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
+  }
+
+  /**
+   * The checks a call passes before its body is read: the runtime is serving, the model is up, its queue
+   * has room, and (with admission control) the call can still finish by its deadline through the host
+   * stage and the device. A call refused here costs the loop almost nothing.
+   */
+  #admitAtDoor(fn: LoadedFunction, deadlineMs: number, sloMs: number): ModelBatcher {
+    if (!this.#accepting) throw new OverloadedError('the runtime is shutting down', 1);
+    const model = fn.definition.model;
+    const status = this.modelStatus.get(model);
+    if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
+    const batcher = this.batchers.get(model)!;
+    if (batcher.waiting >= this.config.limits.queueLength) {
+      throw new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
+    }
+    if (this.#sheds(fn)) this.#refuse(fn, sloMs, batcher.scheduler.admit(deadlineMs, 'door', sloMs));
+    return batcher;
+  }
+
+  #refuse(fn: LoadedFunction, sloMs: number, decision: ReturnType<ModelBatcher['scheduler']['admit']>): void {
     if (!decision.admit) throw new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
   }
 
   #onBatch(b: BatchRecord): void {
+    this.stages.add('handover', b.hostMs);
     this.metrics.batchSize.observe({ model: b.model }, b.size);
     if (b.ok) this.metrics.batchRunTime.observe({ model: b.model }, b.runMs);
     else this.log.error({ model: b.model, batchId: b.batchId, size: b.size, errorId: b.errorId, err: b.error }, 'batch failed');
@@ -287,6 +310,27 @@ export class Runtime {
   async close(): Promise<void> {
     this.stopAccepting();
     await Promise.all([...this.batchers.values()].map((b) => b.onIdle()));
+    this.host.stop();
     await this.device.close();
   }
+}
+
+/** Adds the time since `since` to a stage and returns now. */
+function lap(stages: HostStageTotals, stage: HostStage, since: number): number {
+  const now = performance.now();
+  stages.add(stage, now - since);
+  return now;
+}
+
+/** An AbortSignal (the embedding API) as the batcher's cancellation. */
+function fromAbortSignal(signal: AbortSignal): Cancellation {
+  return {
+    get cancelled() {
+      return signal.aborted;
+    },
+    onCancel(fn) {
+      signal.addEventListener('abort', fn, { once: true });
+      return () => signal.removeEventListener('abort', fn);
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { createApp } from './server/app.ts';
 import { InFlight } from './server/in-flight.ts';
 import { listen, type Listening } from './server/listen.ts';
 import type { Hono } from 'hono';
+import type { AppEnv } from './server/app.ts';
 
 /** Imports hono.config.ts (or the given file) and resolves it against its folder. */
 export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
@@ -20,7 +21,7 @@ export async function loadConfig(file = 'hono.config.ts', overrides: Partial<Use
 
 export interface Serving {
   readonly runtime: Runtime;
-  readonly app: Hono;
+  readonly app: Hono<AppEnv>;
   readonly listening: Listening;
   readonly url: string;
   /** Graceful stop: refuse new connections, answer everything accepted, close the lanes. */

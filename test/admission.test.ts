@@ -54,3 +54,17 @@ test('a busy model is shed when the bound at the live rate exceeds the objective
 test('without a cost fit every call is admitted', () => {
   assert.equal(admit({ ...base, predictMs: () => undefined, cost: undefined, itemsAhead: 1000, deadlineMs: 1001 }).admit, true);
 });
+
+test('at the door, a saturated event loop (lag over its budget) sheds before anything about the device', () => {
+  const d = admit({ ...base, hostLagMs: 12, hostLagBudgetMs: 5 });
+  assert.equal(d.admit, false);
+  assert.ok(!d.admit && /event loop is saturated/.test(d.reason) && d.retryAfterSec === 1);
+  assert.equal(admit({ ...base, hostLagMs: 4, hostLagBudgetMs: 5 }).admit, true);
+});
+
+test('the mean check judges the whole path: the host stage mean is added to the device bound', () => {
+  // U(100/s) is about 7 ms; with 50 ms of host time on top it exceeds 2 x 25 ms.
+  assert.equal(admit({ ...base, itemsAhead: 1, deadlineMs: 5000 }).admit, true);
+  const d = admit({ ...base, itemsAhead: 1, deadlineMs: 5000, hostMeanMs: 50 });
+  assert.equal(d.admit, false);
+});

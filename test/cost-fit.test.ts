@@ -40,3 +40,34 @@ test('CostFitter keeps a sliding window and refits only every few batches once i
   assert.ok(Math.abs(late.alphaMs - 2) < 1e-9 && Math.abs(late.tau0Ms - 1) < 1e-9);
   assert.ok(Math.abs(fit.predict(10)! - 21) < 1e-9);
 });
+
+test('a window of equal-size batches does not drive alpha to 0: the probe anchors keep the slope', () => {
+  const fit = new CostFitter(200);
+  for (const b of [1, 8, 1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
+  // Steady load: every batch has 40 items, with 10% noise.
+  for (let i = 0; i < 200; i++) fit.add(40, (0.1 * 40 + 1.1) * (1 + 0.1 * Math.sin(i)));
+  const f = fit.get()!;
+  assert.ok(f.alphaMs > 0.08 && f.alphaMs < 0.12, `alpha ${f.alphaMs}`);
+  assert.ok(f.tau0Ms > 0.8 && f.tau0Ms < 1.4, `tau0 ${f.tau0Ms}`);
+  assert.equal(f.quality, 'good');
+  // Without the anchors the same window has no slope at all.
+  const bare = new CostFitter(200);
+  for (let i = 0; i < 200; i++) bare.add(40, 5.1);
+  assert.equal(bare.get(), undefined);
+});
+
+test('a fit that misses its own batches is not acted on: the last good fit stays in force, flagged', () => {
+  const fit = new CostFitter(50);
+  for (const b of [1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
+  const good = fit.get()!;
+  assert.equal(good.quality, 'good');
+  // Batch times scatter wildly (a second process hammering the core): half of them take 20x longer.
+  for (let i = 0; i < 48; i++) fit.add(2 + (i % 30), i % 2 ? 60 : 0.5);
+  const f = fit.get()!;
+  assert.equal(f.quality, 'fallback');
+  assert.match(f.reason!, /misses its own batches by \d+%/);
+  assert.equal(f.alphaMs, good.alphaMs);
+  assert.equal(f.tau0Ms, good.tau0Ms);
+  assert.ok(f.relativeError > 0.35);
+  assert.equal(fit.predict(10), good.alphaMs * 10 + good.tau0Ms);
+});

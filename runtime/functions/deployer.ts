@@ -69,7 +69,7 @@ export class Deployer {
     const res = await this.#rt.check(file, name);
     if (!res.ok) throw new DefinitionError(`${what}: ${res.problem.message}`, { name });
     // The first function on a model brings its warm-up probe, so feasibility is judged on a real fit.
-    if (!this.#rt.batchers.get(res.fn.definition.model)?.fit.get()) await this.#rt.warmUp(res.fn.definition.model, res.fn);
+    if (!this.#rt.batchers.get(res.fn.definition.model)?.scheduler.fit.get()) await this.#rt.warmUp(res.fn.definition.model, res.fn);
     const f = feasibility(this.#rt, res.fn);
     if (f && !f.feasible) throw new DefinitionError(`${what}: ${f.reason}`, { name, zeroLoadBoundMs: f.zeroLoadBoundMs });
     try {

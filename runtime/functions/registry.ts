@@ -8,6 +8,12 @@ export class FunctionRegistry {
   readonly #fns = new Map<string, LoadedFunction>();
   /** The latest problem per file, kept until that file loads cleanly. */
   readonly #problems = new Map<string, LoadProblem>();
+  readonly #listeners: (() => void)[] = [];
+
+  /** Calls `fn` after every change of the functions served (a swap, an addition, a removal). */
+  onChange(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
 
   get(name: string): LoadedFunction | undefined {
     return this.#fns.get(name);
@@ -22,11 +28,14 @@ export class FunctionRegistry {
     const old = this.#fns.get(fn.name);
     this.#fns.set(fn.name, fn);
     this.#problems.delete(fn.file);
+    for (const l of this.#listeners) l();
     return old;
   }
 
   delete(name: string): boolean {
-    return this.#fns.delete(name);
+    const had = this.#fns.delete(name);
+    if (had) for (const l of this.#listeners) l();
+    return had;
   }
 
   reportProblem(problem: LoadProblem): void {

@@ -1,4 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HostMonitor } from '../host/host-monitor.ts';
+import { mainThreadCpuSeconds } from '../host/main-thread-cpu.ts';
+import { hostStages, type HostStageTotals } from '../host/host-stages.ts';
+
+/** How a call ended, as `edgebatch_requests_total{outcome}` counts it. */
+export type Outcome = 'ok' | 'bad_input' | 'shed' | 'failed' | 'cancelled';
+
+/** One function's series, resolved once: observing on a child costs no label lookup per call. */
+export interface FunctionSeries {
+  readonly outcome: Record<Outcome, { inc(): void }>;
+  readonly shed: { inc(): void };
+  readonly latency: { observe(v: number): void };
+  readonly queueTime: { observe(v: number): void };
+}
 
 /** The runtime's Prometheus figures; one registry per runtime so tests and several runtimes do not collide. */
 export class RuntimeMetrics {
@@ -12,8 +26,9 @@ export class RuntimeMetrics {
   readonly liveRate: Gauge<'model'>;
   readonly predictedBound: Gauge<'model'>;
   readonly hold: Gauge<'model'>;
+  readonly #series = new Map<string, FunctionSeries>();
 
-  constructor() {
+  constructor(host: HostMonitor, stages: HostStageTotals) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'edgebatch_process_' });
     const ms = [1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
@@ -21,10 +36,60 @@ export class RuntimeMetrics {
     this.latency = new Histogram({ name: 'edgebatch_latency_ms', help: 'Arrival to reply, ms.', labelNames: ['function', 'model'], buckets: ms, registers });
     this.queueTime = new Histogram({ name: 'edgebatch_queue_ms', help: 'Arrival to dispatch, ms.', labelNames: ['function', 'model'], buckets: ms, registers });
     this.batchSize = new Histogram({ name: 'edgebatch_batch_size', help: 'Items per batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.batchRunTime = new Histogram({ name: 'edgebatch_batch_run_ms', help: 'Device time per batch, ms.', labelNames: ['model'], buckets: ms, registers });
+    this.batchRunTime = new Histogram({ name: 'edgebatch_batch_run_ms', help: 'Device time per batch (session.run, timed in the lane), ms.', labelNames: ['model'], buckets: ms, registers });
     this.shed = new Counter({ name: 'edgebatch_shed_total', help: 'Invocations answered 503 by admission control.', labelNames: ['function', 'model'], registers });
     this.liveRate = new Gauge({ name: 'edgebatch_arrival_rate_per_sec', help: 'Live arrival rate per model, all functions together.', labelNames: ['model'], registers });
     this.predictedBound = new Gauge({ name: 'edgebatch_predicted_mean_latency_bound_ms', help: 'U(lambda) at the live rate, from the fitted batch cost.', labelNames: ['model'], registers });
     this.hold = new Gauge({ name: 'edgebatch_hold_ms', help: 'Hold the slo policy would choose now.', labelNames: ['model'], registers });
+    new Gauge({
+      name: 'edgebatch_main_thread_cpu_seconds_total',
+      help: 'CPU time of the main thread (the event loop: HTTP, parse, validate, pre, post), seconds; lane threads excluded.',
+      registers,
+      collect() {
+        const s = mainThreadCpuSeconds();
+        if (s !== null) this.set(s);
+      },
+    });
+    new Counter({
+      name: 'edgebatch_host_stage_seconds_total',
+      help: 'Event-loop time per stage of the host path, summed over calls, seconds.',
+      labelNames: ['stage'],
+      registers,
+      collect() {
+        this.reset();
+        const s = stages.seconds();
+        for (const stage of hostStages) this.inc({ stage }, s[stage]);
+      },
+    });
+    new Gauge({
+      name: 'edgebatch_event_loop_lag_ms',
+      help: 'How late a 10 ms timer fires now (what a request waits for the loop), ms.',
+      registers,
+      collect() {
+        this.set(host.view().lagMs);
+      },
+    });
+    new Gauge({
+      name: 'edgebatch_event_loop_utilization',
+      help: 'Share of the recent past the event loop was busy, 0..1.',
+      registers,
+      collect() {
+        this.set(host.view().utilization);
+      },
+    });
+  }
+
+  /** The series of one function, made once and reused. */
+  series(fn: string, model: string): FunctionSeries {
+    const key = `${fn}\u0000${model}`;
+    let s = this.#series.get(key);
+    if (!s) {
+      const labels = { function: fn, model };
+      const outcome = {} as Record<Outcome, { inc(): void }>;
+      for (const o of ['ok', 'bad_input', 'shed', 'failed', 'cancelled'] as const) outcome[o] = this.requests.labels({ ...labels, outcome: o });
+      s = { outcome, shed: this.shed.labels(labels), latency: this.latency.labels(labels), queueTime: this.queueTime.labels(labels) };
+      this.#series.set(key, s);
+    }
+    return s;
   }
 }

@@ -98,7 +98,8 @@ export function unstack(batch: BatchTensor, n: number): ItemTensor[] {
   const dims = batch.dims.slice(1);
   const per = sizeOf(dims);
   const items: ItemTensor[] = [];
-  for (let i = 0; i < n; i++) items.push({ data: batch.data.slice(i * per, (i + 1) * per) as TensorData, dims });
+  // Views, not copies: the batch buffer came from the lane and is owned by these items alone.
+  for (let i = 0; i < n; i++) items.push({ data: batch.data.subarray(i * per, (i + 1) * per) as TensorData, dims });
   return items;
 }
 

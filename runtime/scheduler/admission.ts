@@ -16,9 +16,24 @@ export interface AdmissionInput {
   cost: BatchCost | undefined;
   ratePerSec: number;
   objectiveMs: number;
-  /** Shed when U(rate) exceeds the objective by more than this factor. */
+  /**
+   * Mean time a call spends in the host stage now (its own host time and the loop's lag before and after
+   * its batch), ms: added to the device's bound for the mean check. Default 0.
+   */
+  hostMeanMs?: number;
+  /**
+   * The event loop's lag now, ms, and the most a call may meet (default: no limit). Over it the loop is
+   * saturated: requests queue in the kernel ahead of it, every call waits, and a call admitted now would
+   * only add to the backlog. Checked first, before anything about the device.
+   */
+  hostLagMs?: number;
+  hostLagBudgetMs?: number;
+  /** Shed when U(rate) plus the host stage's mean exceeds the objective by more than this factor. */
   overloadFactor: number;
-  /** Work the call still needs outside the device (e.g. its pre, when checked on arrival), ms. Default 0. */
+  /**
+   * Event-loop time the call still needs outside the device, waiting included, ms: its pre (when checked
+   * at the door), the loop's lag it meets after its batch, and its post and reply. Default 0.
+   */
   extraMs?: number;
 }
 
@@ -26,12 +41,19 @@ export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefin
 
 /**
  * Decides at arrival whether a call can still meet its deadline, so an overloaded runtime answers 503 at
- * once instead of a late 200. Two tests: (1) the call's predicted completion, after the batches ahead of it
- * in EDF order, is past its deadline; (2) the formula's mean-latency bound at the live rate is over the
- * objective times `overloadFactor` (or the load is unstable, rho >= 1).
+ * once instead of a late 200. Two tests: (1) the call's predicted completion, after the host work it still
+ * needs and the batches ahead of it in EDF order, is past its deadline; (2) the formula's mean-latency bound
+ * of the whole path at the live rate (device bound plus the host stage's mean) is over the objective times
+ * `overloadFactor` (or the load is unstable, rho >= 1).
  */
 export function admit(input: AdmissionInput): AdmissionDecision {
   const { predictMs, maxBatch, lanes } = input;
+  // The host stage first: a saturated loop delays every call it has not read yet, so while its lag is over
+  // the budget, calls are refused at the door, where a refusal costs little, until the backlog clears.
+  const lag = input.hostLagMs ?? 0;
+  if (lag > (input.hostLagBudgetMs ?? Infinity)) {
+    return { admit: false, reason: `the event loop is saturated: requests wait ${lag.toFixed(1)} ms to be read, over the ${input.hostLagBudgetMs!.toFixed(1)} ms allowed`, retryAfterSec: 1 };
+  }
   const full = predictMs(maxBatch);
   if (full === undefined) return { admit: true, predictedDoneMs: undefined };
   // An idle model always takes a call whose deadline has not passed: predictions alone never refuse the
@@ -48,7 +70,7 @@ export function admit(input: AdmissionInput): AdmissionDecision {
     return { admit: false, reason: `predicted to finish ${Math.round(doneMs - input.nowMs)} ms from now (${input.itemsAhead} items ahead), after its deadline ${Math.round(input.deadlineMs - input.nowMs)} ms from now`, retryAfterSec };
   }
   if (input.cost) {
-    const boundMs = 1000 * meanLatencyBound(input.ratePerSec, input.cost);
+    const boundMs = 1000 * meanLatencyBound(input.ratePerSec, input.cost) + (input.hostMeanMs ?? 0);
     if (!(boundMs <= input.objectiveMs * input.overloadFactor)) {
       const shown = Number.isFinite(boundMs) ? `${boundMs.toFixed(1)} ms` : 'unbounded (arrivals exceed capacity)';
       return { admit: false, reason: `predicted mean latency at ${input.ratePerSec.toFixed(0)}/s is ${shown}, over ${input.overloadFactor}x the objective ${input.objectiveMs.toFixed(1)} ms`, retryAfterSec };

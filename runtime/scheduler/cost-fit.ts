@@ -2,21 +2,44 @@
 export interface CostFit {
   readonly alphaMs: number;
   readonly tau0Ms: number;
-  /** Coefficient of determination of the fit over the window (1 is perfect; can be low when b barely varies). */
+  /** Coefficient of determination over the evidence (window and anchors); 1 is perfect. */
   readonly r2: number;
+  /** Median of |residual| / measured over the evidence: the typical relative miss of a prediction. */
+  readonly relativeError: number;
+  /** Batches in the evidence (window and anchors). */
   readonly samples: number;
+  /** Distinct batch sizes in the evidence: a line needs two. */
+  readonly sizes: number;
+  /**
+   * `good`: acted on. `fallback`: this fit's own evidence fit poorly, so the numbers are those of the last
+   * good fit; `reason` says why.
+   */
+  readonly quality: 'good' | 'fallback';
+  readonly reason?: string;
 }
 
 /**
- * Online fit of a model's batch time against batch size over a sliding window of recent batches
- * (seed 003 re-fits from recent batches). Theil-Sen (median of pairwise slopes, then median intercept) so a
- * few slow batches - a GC pause, a noisy neighbour - do not drag the line.
+ * Online fit of a model's device time against batch size: a sliding window of recent batches (seed 003
+ * re-fits from recent batches) plus the warm-up probe's points as fixed anchors. Theil-Sen (median of
+ * pairwise slopes, then median intercept) so a few slow batches - a GC pause, a noisy neighbour - do not
+ * drag the line.
+ *
+ * The anchors keep the slope identified: under steady load every batch has about the same size, and a
+ * window of equal sizes says nothing about alpha (an earlier version then fitted alpha = 0 and predicted an
+ * unbounded max rate). With anchors at sizes 1 and 8 and the window around size 40, the slope is measured
+ * across the whole range. Anchors weigh as much as the window's own pairs only while the window lacks spread.
+ *
+ * A fit whose relative error is over {@link maxRelativeError} is not acted on: the last good fit stays in
+ * force, flagged `fallback` with the reason.
  */
 export class CostFitter {
   readonly #window: number;
   readonly #b: number[] = [];
   readonly #ms: number[] = [];
+  readonly #anchorB: number[] = [];
+  readonly #anchorMs: number[] = [];
   #cached: CostFit | undefined;
+  #lastGood: CostFit | undefined;
   /** Samples added since the last refit. */
   #pending = 0;
 
@@ -28,7 +51,7 @@ export class CostFitter {
 
   /** Records one batch of `batchSize` items that took `ms` on the device. */
   add(batchSize: number, ms: number): void {
-    if (!(batchSize >= 1) || !(ms >= 0) || !Number.isFinite(ms)) return;
+    if (!valid(batchSize, ms)) return;
     this.#b.push(batchSize);
     this.#ms.push(ms);
     if (this.#b.length > this.#window) {
@@ -38,25 +61,56 @@ export class CostFitter {
     this.#pending++;
   }
 
-  /** Forgets every sample. */
+  /** Records a probe point that stays in the evidence for good (at most {@link maxAnchors}, the latest kept). */
+  anchor(batchSize: number, ms: number): void {
+    if (!valid(batchSize, ms)) return;
+    this.#anchorB.push(batchSize);
+    this.#anchorMs.push(ms);
+    if (this.#anchorB.length > maxAnchors) {
+      this.#anchorB.shift();
+      this.#anchorMs.shift();
+    }
+    this.#pending++;
+  }
+
+  /** Forgets every sample and anchor. */
   clear(): void {
-    this.#b.length = 0;
-    this.#ms.length = 0;
+    for (const a of [this.#b, this.#ms, this.#anchorB, this.#anchorMs]) a.length = 0;
     this.#cached = undefined;
+    this.#lastGood = undefined;
     this.#pending = 0;
   }
 
   /**
-   * The current fit, or undefined until batches of at least two different sizes have been seen. It is
+   * The fit in force, or undefined until batches of at least two different sizes have been seen. It is
    * read at every scheduling decision, so it is refitted only every {@link refitEvery} new batches once it
    * exists (a profile at 400 MLP calls/s found a refit per batch taking 28% of the event loop).
    */
   get(): CostFit | undefined {
     if (this.#pending > 0 && (this.#cached === undefined || this.#pending >= refitEvery)) {
-      this.#cached = fitTheilSen(this.#b, this.#ms);
       this.#pending = 0;
+      this.#cached = this.#refit();
     }
     return this.#cached;
+  }
+
+  #refit(): CostFit | undefined {
+    const fresh = fitTheilSen([...this.#anchorB, ...this.#b], [...this.#anchorMs, ...this.#ms]);
+    if (fresh && fresh.relativeError <= maxRelativeError) return (this.#lastGood = fresh);
+    // The anchors may be what disagrees: the device got faster or slower since the probe. Recent batches
+    // alone then decide - their own line, or, when they all have one size, the last good line scaled to
+    // their level (the shape from the probe, the level from now).
+    if (this.#b.length >= refitEvery) {
+      const recent = fitTheilSen(this.#b, this.#ms) ?? (this.#lastGood && fitScaled(this.#b, this.#ms, this.#lastGood));
+      if (recent && recent.relativeError <= maxRelativeError) {
+        return (this.#lastGood = { ...recent, reason: 'the warm-up probe points disagree with recent batches; fitted on recent batches' });
+      }
+    }
+    if (fresh && this.#lastGood) {
+      const reason = `the latest fit (alpha ${fresh.alphaMs.toFixed(3)} ms, tau0 ${fresh.tau0Ms.toFixed(3)} ms) misses its own batches by ${(100 * fresh.relativeError).toFixed(0)}% (median); the last good fit stays in force`;
+      return { ...this.#lastGood, r2: fresh.r2, relativeError: fresh.relativeError, samples: fresh.samples, sizes: fresh.sizes, quality: 'fallback', reason };
+    }
+    return fresh;
   }
 
   /** Predicted device time of a batch of `b` items, ms. */
@@ -66,8 +120,21 @@ export class CostFitter {
   }
 }
 
+function valid(batchSize: number, ms: number): boolean {
+  return batchSize >= 1 && ms >= 0 && Number.isFinite(ms);
+}
+
 /** New batches between two refits of an existing fit. */
 export const refitEvery = 8;
+
+/** Probe points kept as anchors. */
+export const maxAnchors = 12;
+
+/**
+ * Above this median relative miss a fit is not acted on. Device times on a shared CPU scatter by 10-20%
+ * around the line; a fit that misses its own batches by half is describing something else.
+ */
+export const maxRelativeError = 0.35;
 
 /** Most pairwise slopes one fit computes: enough for a stable median, cheap enough for the event loop. */
 const maxPairs = 1024;
@@ -76,6 +143,17 @@ function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** `line` scaled by the median ratio of measured to predicted over (x, y). */
+function fitScaled(x: readonly number[], y: readonly number[], line: CostFit): CostFit {
+  const k = median(y.map((yi, i) => yi / Math.max(line.alphaMs * x[i] + line.tau0Ms, 1e-9)));
+  return quality(x, y, line.alphaMs * k, line.tau0Ms * k);
+}
+
+/** The line of slope `alpha` through (x, y): its intercept is the median residual (clamped at 0). */
+function fitIntercept(x: readonly number[], y: readonly number[], alpha: number): CostFit {
+  return quality(x, y, alpha, Math.max(0, median(y.map((yi, i) => yi - alpha * x[i]))));
 }
 
 /** Theil-Sen line through (x, y), slope and intercept clamped at 0 (a batch cannot cost less than nothing). */
@@ -92,13 +170,29 @@ export function fitTheilSen(x: readonly number[], y: readonly number[]): CostFit
   }
   if (slopes.length === 0) return undefined;
   const alpha = Math.max(0, median(slopes));
-  const tau0 = Math.max(0, median(y.map((yi, i) => yi - alpha * x[i])));
+  return fitIntercept(x, y, alpha);
+}
+
+/** The line (alpha, tau0) with how well it fits (x, y). */
+function quality(x: readonly number[], y: readonly number[], alpha: number, tau0: number): CostFit {
+  const n = x.length;
   const mean = y.reduce((a, v) => a + v, 0) / n;
   let ssTot = 0;
   let ssRes = 0;
+  const rel: number[] = [];
   for (let i = 0; i < n; i++) {
+    const predicted = alpha * x[i] + tau0;
     ssTot += (y[i] - mean) ** 2;
-    ssRes += (y[i] - (alpha * x[i] + tau0)) ** 2;
+    ssRes += (y[i] - predicted) ** 2;
+    rel.push(Math.abs(y[i] - predicted) / Math.max(y[i], 1e-6));
   }
-  return { alphaMs: alpha, tau0Ms: tau0, r2: ssTot > 0 ? 1 - ssRes / ssTot : 1, samples: n };
+  return {
+    alphaMs: alpha,
+    tau0Ms: tau0,
+    r2: ssTot > 0 ? 1 - ssRes / ssTot : 1,
+    relativeError: median(rel),
+    samples: n,
+    sizes: new Set(x).size,
+    quality: 'good',
+  };
 }

@@ -373,3 +373,114 @@ export function sloFeasibility(
       `${ms(zeroLoadBound)} (3/2*tau0 + alpha with tau0 = ${ms(cost.tau0)}, alpha = ${ms(cost.alpha)} per item)`,
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// the host stage: the event loop in series with the device
+
+/**
+ * The host stage of a call: the one event loop that reads, parses, validates, runs `pre`, hands the batch
+ * over and back, runs `post` and writes the reply, shared by every call of every model.
+ *
+ * - `perCall`: seconds of event-loop time one call costs (both of its visits together, > 0 or 0).
+ * - `rate`: calls per second through the loop, every model together (>= 0).
+ */
+export interface HostStage {
+  readonly perCall: number;
+  readonly rate: number;
+}
+
+/**
+ * Utilisation of the event loop: `rho_h = rate_host * perCall`. The runtime is stable only while both
+ * `rho_h < 1` and the device's `rho < 1`: under load the loop, not the model, was what saturated first.
+ */
+export function hostUtilization(host: HostStage): number {
+  nonNegative("host.perCall", host.perCall);
+  nonNegative("host.rate", host.rate);
+  return host.rate * host.perCall;
+}
+
+/**
+ * Mean time a call spends in the host stage, waiting included, seconds:
+ *
+ *     W_host = perCall / (1 - rho_h)
+ *
+ * The loop is a single FIFO server. By Pollaczek-Khinchine a visit of mean length s waits
+ * `lambda*E[S^2] / (2*(1 - rho_h))`, and with service times no more variable than exponential
+ * (`E[S^2] <= 2 s^2`) that is at most `rho_h*s/(1 - rho_h)`. A call visits twice (before its batch: read to
+ * hand-over; after: post and reply), each visit about half of `perCall`, so its host time is at most
+ * `perCall + rho_h*perCall/(1 - rho_h) = perCall/(1 - rho_h)`. The post visits of one batch arrive together,
+ * which Poisson arrivals do not capture; the simulator measures how much that adds.
+ *
+ * @returns seconds; `Infinity` when `rho_h >= 1`.
+ */
+export function hostSojourn(host: HostStage): number {
+  const rho = hostUtilization(host);
+  if (rho >= 1) return Infinity;
+  return host.perCall / (1 - rho);
+}
+
+/**
+ * Mean latency of the whole path (request read to reply written), seconds: the device's bound with hold
+ * plus the host stage's sojourn,
+ *
+ *     U_path = U_h(lambda) + perCall / (1 - rho_h)
+ *
+ * The two stages are in series and each call crosses both, so their means add. `lambda` is this model's
+ * rate; `host.rate` is the loop's, which includes every other model's calls.
+ */
+export function pathLatencyBound(lambda: number, cost: BatchCost, hold: number, host: HostStage): number {
+  const device = meanLatencyBoundWithHold(lambda, cost, hold);
+  const h = hostSojourn(host);
+  return device + h;
+}
+
+/**
+ * The largest rate of one model whose whole-path bound stays within `objective`, requests per second,
+ * with `otherRate` calls per second of other models sharing the loop. Both stages limit it: the device
+ * (`U_h` grows without bound as `rho -> 1`) and the loop (`W_host` as `rho_h -> 1`). `U_path` increases with
+ * the rate, so a bisection finds the crossing to within 0.1%.
+ *
+ * @returns requests per second: 0 when not even a lone call meets the objective; `Infinity` when neither
+ *   stage has a per-call cost (alpha = 0 and perCall = 0) and the zero-load bound is within it.
+ */
+export function maxRateWithinPath(cost: BatchCost, objective: number, host: { perCall: number; otherRate: number }, hold: number = 0): number {
+  checkCost(cost);
+  nonNegative("objective", objective);
+  nonNegative("host.perCall", host.perCall);
+  nonNegative("host.otherRate", host.otherRate);
+  const u = (lambda: number) => pathLatencyBound(lambda, cost, hold, { perCall: host.perCall, rate: host.otherRate + lambda });
+  if (!(u(0) <= objective)) return 0;
+  let hi = Infinity;
+  if (cost.alpha > 0) hi = 1 / cost.alpha;
+  if (host.perCall > 0) hi = Math.min(hi, Math.max(0, 1 / host.perCall - host.otherRate));
+  if (hi === Infinity) return Infinity;
+  let lo = 0;
+  while (hi - lo > 1e-3 * Math.max(lo, 1e-9)) {
+    const mid = (lo + hi) / 2;
+    if (u(mid) <= objective) lo = mid;
+    else hi = mid;
+    if (hi < 1e-9) break;
+  }
+  return lo;
+}
+
+/**
+ * Device energy per inference that the call itself causes, joules: the busy power over its share of its
+ * batch's device time, plus the idle power over its share of the hold the policy chose,
+ *
+ *     J_attr = (busyWatts*(alpha*B + tau0) + idleWatts*h) / B,   B = max(1, E[B](lambda, h))
+ *
+ * Unlike {@link joulesPerInference}, it does not charge a quiet lane's idle draw to the few calls that
+ * arrive (at 0.01 calls/s that would be 1,000 J each): it stays finite and near `busyWatts*(alpha + tau0)`
+ * at light load, and falls as batches grow. This is what the runtime reports per call.
+ */
+export function attributedJoulesPerInference(lambda: number, cost: BatchCost, power: PowerModel, hold: number = 0): number {
+  nonNegative("lambda", lambda);
+  checkCost(cost);
+  checkPower(power);
+  nonNegative("hold", hold);
+  const e = expectedBatchSize(lambda, cost, hold);
+  const b = Number.isFinite(e) ? Math.max(1, e) : 1;
+  if (!Number.isFinite(e)) return power.busyWatts * cost.alpha; // saturated: batches are as large as they get
+  return (power.busyWatts * (cost.alpha * b + cost.tau0) + power.idleWatts * hold) / b;
+}

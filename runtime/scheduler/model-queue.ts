@@ -127,7 +127,11 @@ export class ModelQueue<T> {
     const { canJoin, isExpired, onExpire } = this.#opts;
     if (isExpired) {
       const now = this.#opts.clock.now();
-      const expired = this.#waiting.filter((it) => isExpired(it, now));
+      let expired = this.#waiting.filter((it) => isExpired(it, now));
+      // A prediction that would refuse everything waiting is tested against reality instead: the items
+      // whose deadline has not passed yet run, and their batch corrects the fit if it was wrong. Without
+      // this, a fit that learnt a too-high cost expired every item before it ran and never learnt again.
+      if (expired.length === this.#waiting.length) expired = expired.filter((it) => it.deadlineMs <= now);
       if (expired.length > 0) {
         for (const it of expired) this.#waiting.splice(this.#waiting.indexOf(it), 1);
         onExpire?.(expired);

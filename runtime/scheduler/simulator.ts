@@ -1,23 +1,24 @@
-import { CostFitter } from './cost-fit.ts';
 import type { PowerModel } from './formula.ts';
-import { ModelQueue } from './model-queue.ts';
-import { LatencyFeedback } from './feedback.ts';
-import { RateMeter } from './rate.ts';
-import type { BatchPolicy, Pending, PolicyContext } from './types.ts';
+import { ModelScheduler } from './model-scheduler.ts';
+import type { BatchPolicy, HostView, Pending } from './types.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 /**
- * A discrete-event simulator of one model's queue. It drives the runtime's own {@link ModelQueue} and the
- * very same {@link BatchPolicy} object in virtual time, so what it measures is the code that serves
- * requests, not a second copy of it. Only the device is modelled: a batch of `b` items occupies its lane
- * for exactly `alphaMs*b + tau0Ms`.
+ * A discrete-event simulator of one model. It drives the runtime's own {@link ModelScheduler} (queue,
+ * policy, cost fit, rate, feedback, admission, expiry) in virtual time, so what it measures is the code
+ * that serves requests, not a second copy of it. Modelled are the device - a batch of `b` items occupies
+ * its lane for exactly `alphaMs*b + tau0Ms` - and, when `host` is given, the host stage: one FIFO server
+ * (the event loop) that every call crosses twice, once before its batch (read to hand-over, `preMs`; or a
+ * refusal, `shedMs`) and once after (`postMs`).
  *
- * Wiring, as in the runtime's ModelBatcher: each arrival is recorded in a {@link RateMeter} and pushed
- * into the queue with `deadline = arrival + its SLO`; the queue asks the policy whenever a lane is free;
- * a dispatched batch completes after its device time, feeds the {@link CostFitter} (when the policy sees a
- * fitted cost) and then calls `queue.complete()`. Events due at the same moment run in a fixed order
- * (completions and timers before an arrival at the same time; timers in the order they were set), so a
- * run is a pure function of its options.
+ * Wiring, as in the runtime: an arrival waits for the loop; when the loop reads it, admission at the door
+ * may refuse it (costing `shedMs`), else its `pre` runs and it is admitted again and pushed into the
+ * scheduler with `deadline = arrival + its SLO`; the queue asks the policy whenever a lane is free; a
+ * dispatched batch completes after its device time, feeds the fit, and each of its items then waits for
+ * the loop to run its post. The loop's lag the scheduler sees is the wait of the job the loop took last,
+ * as the runtime's timer measures it. Events due at the same moment run in a fixed order (completions and
+ * timers before an arrival at the same time; timers in the order they were set), so a run is a pure
+ * function of its options.
  *
  * Cost: O(log n) per event plus what the policy's `decide` costs; 100k items take well under a second
  * with the shipped policies (fixed-delay scans the queue on each decision, so it grows with the batch).
@@ -68,6 +69,20 @@ export interface SimulationOptions {
    * time and energy always cover the whole run.
    */
   warmupFraction?: number;
+  /**
+   * The host stage, ms of event-loop time per call: before its batch (`preMs`), after it (`postMs`), and
+   * for a refusal (`shedMs`). Without it, the host costs nothing and calls reach the queue on arrival.
+   */
+  host?: { readonly preMs: number; readonly postMs: number; readonly shedMs: number };
+  /**
+   * Admission control as the runtime runs it (door, after pre, expiry of items that cannot make it).
+   * Default false: every item is served, however late.
+   */
+  admission?: boolean;
+  /** At the door, shed while the loop's lag exceeds this fraction of the SLO (the runtime's default 0.1). */
+  hostLagFraction?: number;
+  /** Shed when the path's mean bound exceeds the objective by this factor (the runtime's default 2). */
+  overloadFactor?: number;
   /** Called at the end of each batch (e.g. to plot batch sizes over a burst). */
   onBatch?(batch: { readonly startMs: number; readonly endMs: number; readonly size: number }): void;
 }
@@ -78,18 +93,25 @@ export interface SimulationResult {
   readonly items: number;
   /** Items in the latency statistics (after the warm-up cut). */
   readonly measuredItems: number;
-  /** Latency of every item (arrival to the end of its batch), in arrival order, warm-up included. */
+  /**
+   * Latency of every item (arrival to the end of its batch, or of its post with a host stage), in arrival
+   * order, warm-up included; NaN for an item that was shed.
+   */
   readonly latenciesMs: Float64Array;
-  /** Statistics over the measured items; percentiles are nearest-rank. */
+  /** Measured items answered 503 (admission control). */
+  readonly shed: number;
+  /** Measured items served within their SLO per second of their arrival span. */
+  readonly goodputPerSec: number;
+  /** Statistics over the measured items that were served; percentiles are nearest-rank. */
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
-  /** Share of measured items whose latency is within their own SLO. */
+  /** Share of measured items served within their own SLO (a shed item is a miss). */
   readonly sloAttainment: number;
   /** Batches run (whole run). */
   readonly batches: number;
-  /** Items per batch (whole run). */
+  /** Items per batch (whole run; shed items ride in none). */
   readonly meanBatch: number;
   /** Items per batch over the batches that started at or after the first measured item arrived. */
   readonly measuredMeanBatch: number;
@@ -159,70 +181,63 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   const clock = new VirtualClock(0);
-  const rate = new RateMeter(options.rateTimeConstantMs ?? 1000);
   const runMs = (b: number) => cost.alphaMs * b + cost.tau0Ms;
+  const admission = options.admission ?? false;
+  const hostCost = options.host;
+  const sloOf = (i: number) => (typeof sloMs === 'number' ? sloMs : sloMs[i]);
 
-  // What the policy sees, as ModelBatcher.context() builds it. One object serves every decision: its
-  // getters read the live rate and the current fit when the policy asks, so the values are those a fresh
-  // context would hold, without an allocation per decision (and a policy that never reads the fit, like
-  // greedy, never pays for a re-fit).
-  let fitter: CostFitter | undefined;
-  if (costSource !== 'true') {
-    fitter = new CostFitter(options.fitWindow ?? 200);
-    const k = Math.min(8, maxBatch);
-    for (const b of options.probeSizes ?? [1, k, 1, k]) fitter.add(b, runMs(b));
-  }
-  const fit = fitter;
-  const known = { alphaMs: cost.alphaMs, tau0Ms: cost.tau0Ms };
-  // The same feedback the runtime's batcher keeps, read through getters like the live rate.
-  const feedback = new LatencyFeedback();
-  const context: PolicyContext = {
-    predictMs: fit ? (b) => fit.predict(b) : runMs,
-    get cost() {
-      if (!fit) return known;
-      const f = fit.get();
-      return f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms };
-    },
-    get ratePerSec() {
-      return rate.perSecond(clock.now());
-    },
-    objectiveMs,
-    marginMs,
-    power,
-    get measuredMeanMs() {
-      return feedback.meanMs;
-    },
-    get recentLateShare() {
-      return feedback.lateShare;
-    },
+  // The host stage: a FIFO server in virtual time. `lagMs` is the wait of the job it took last.
+  const host = { lagMs: 0, busy: false, perCallMs: hostCost ? hostCost.preMs + hostCost.postMs : 0, ratePerSec: 0 };
+  const hostView = (): HostView => ({ lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: 0, ratePerSec: host.ratePerSec });
+  type Job = { enqueuedMs: number; run(): number };
+  const jobs: Job[] = [];
+  let jobHead = 0;
+  const startNextJob = (): void => {
+    if (host.busy || jobHead >= jobs.length) return;
+    const job = jobs[jobHead++];
+    if (jobHead > 4096 && jobHead * 2 > jobs.length) {
+      jobs.splice(0, jobHead);
+      jobHead = 0;
+    }
+    host.lagMs = clock.now() - job.enqueuedMs;
+    host.busy = true;
+    clock.setTimer(() => {
+      host.busy = false;
+      startNextJob();
+    }, job.run());
+  };
+  /** Runs `run` on the loop once it is free; `run` returns the loop time it costs. */
+  const onHost = (run: () => number): void => {
+    if (!hostCost) {
+      run();
+      return;
+    }
+    jobs.push({ enqueuedMs: clock.now(), run });
+    startNextJob();
   };
 
-  const latencies = new Float64Array(n).fill(NaN);
-  const first = Math.min(n, Math.floor(warmupFraction * n));
-  const measuredFromMs = first < n ? arrivalsMs[first] : Infinity;
-  let measuredBatches = 0;
-  let measuredBatchItems = 0;
-  let batches = 0;
-  let busyMs = 0;
-  let maxBatchSeen = 0;
-  let lastEndMs = 0;
-
-  const queue: ModelQueue<number> = new ModelQueue<number>({
+  const sched: ModelScheduler<number> = new ModelScheduler<number>({
     clock,
     policy,
     maxBatch,
     lanes,
-    context: () => context,
+    fitWindow: options.fitWindow ?? 200,
+    marginMs,
+    // The objective is given as is: the tightest SLO below is set to it with a fraction of 1.
+    meanObjectiveFraction: 1,
+    overloadFactor: options.overloadFactor ?? 2,
+    hostLagFraction: options.hostLagFraction ?? 0.1,
+    power,
+    host: hostView,
+    rateTimeConstantMs: options.rateTimeConstantMs,
+    mayExpire: () => admission,
     dispatch(batch) {
       const startMs = clock.now();
       const ms = runMs(batch.length);
       clock.setTimer(() => {
         const endMs = clock.now();
-        for (const it of batch) {
-          latencies[it.payload] = endMs - it.arrivalMs;
-          feedback.record(endMs - it.arrivalMs, endMs > it.deadlineMs);
-        }
         batches++;
+        batchedItems += batch.length;
         busyMs += ms;
         if (startMs >= measuredFromMs) {
           measuredBatches++;
@@ -230,51 +245,106 @@ export function simulate(options: SimulationOptions): SimulationResult {
         }
         if (batch.length > maxBatchSeen) maxBatchSeen = batch.length;
         lastEndMs = endMs;
-        fitter?.add(batch.length, ms);
         onBatch?.({ startMs, endMs, size: batch.length });
-        queue.complete();
+        sched.finished(batch, ms);
+        for (const it of batch) {
+          if (!hostCost) latencies[it.payload] = endMs - it.arrivalMs;
+          else
+            onHost(() => {
+              latencies[it.payload] = clock.now() + hostCost.postMs - it.arrivalMs;
+              sched.noteHostTime(hostCost.preMs, clock.now() + hostCost.postMs - endMs);
+              return hostCost.postMs;
+            });
+        }
       }, ms);
     },
+    onExpire(items) {
+      for (const it of items) onHost(() => ((shedItem[it.payload] = 1), hostCost?.shedMs ?? 0));
+    },
   });
+  sched.setTightestSlo(objectiveMs);
+  // What the fit knows before the first arrival: the exact line ('true'), or the warm-up probe's points.
+  const k = Math.min(8, maxBatch);
+  const probe = costSource === 'true' ? [1, maxBatch] : (options.probeSizes ?? [1, k, 1, k]);
+  for (const b of probe) sched.probed(b, runMs(b));
+
+  const latencies = new Float64Array(n).fill(NaN);
+  const shedItem = new Uint8Array(n);
+  const first = Math.min(n, Math.floor(warmupFraction * n));
+  const measuredFromMs = first < n ? arrivalsMs[first] : Infinity;
+  let measuredBatches = 0;
+  let measuredBatchItems = 0;
+  let batches = 0;
+  let batchedItems = 0;
+  let busyMs = 0;
+  let maxBatchSeen = 0;
+  let lastEndMs = 0;
+  const arrivalRate = { lastMs: 0, value: 0 };
 
   for (let i = 0; i < n; i++) {
     const arrivalMs = arrivalsMs[i];
     clock.advanceTo(arrivalMs);
-    rate.record(arrivalMs);
-    const slo = typeof sloMs === 'number' ? sloMs : sloMs[i];
+    // The loop's own rate meter, as the runtime's host monitor keeps it (1 s time constant).
+    arrivalRate.value = arrivalRate.value * Math.exp(-(arrivalMs - arrivalRate.lastMs) / 1000) + 1;
+    arrivalRate.lastMs = arrivalMs;
+    host.ratePerSec = arrivalRate.value;
+    const slo = sloOf(i);
     const item: Pending<number> = { payload: i, arrivalMs, deadlineMs: arrivalMs + slo };
-    queue.push(item);
+    onHost(() => {
+      if (admission && !sched.admit(item.deadlineMs, 'door', slo).admit) {
+        shedItem[i] = 1;
+        return hostCost?.shedMs ?? 0;
+      }
+      const pre = hostCost?.preMs ?? 0;
+      const enqueue = () => {
+        if (admission && !sched.admit(item.deadlineMs, 'queued', slo).admit) shedItem[i] = 1;
+        else sched.push(item);
+      };
+      if (pre > 0) clock.setTimer(enqueue, pre);
+      else enqueue();
+      return pre;
+    });
   }
   clock.runUntilIdle();
-  if (queue.length > 0 || queue.inFlight > 0) {
-    throw new Error(`policy "${policy.name}" left ${queue.length} items waiting with no timer set`);
+  if (sched.waiting > 0 || sched.inFlight > 0) {
+    throw new Error(`policy "${policy.name}" left ${sched.waiting} items waiting with no timer set`);
   }
 
   // Statistics over the measured items.
   const m = n - first;
-  const measured = latencies.slice(first);
+  const served: number[] = [];
   let sum = 0;
   let within = 0;
-  for (let i = 0; i < m; i++) {
-    const l = measured[i];
+  let shed = 0;
+  for (let i = first; i < n; i++) {
+    if (shedItem[i]) {
+      shed++;
+      continue;
+    }
+    const l = latencies[i];
+    served.push(l);
     sum += l;
-    if (l <= (typeof sloMs === 'number' ? sloMs : sloMs[first + i])) within++;
+    if (l <= sloOf(i)) within++;
   }
-  measured.sort();
-  const pct = (p: number) => (m === 0 ? NaN : measured[Math.max(0, Math.ceil(p * m) - 1)]);
+  served.sort((a, b) => a - b);
+  const s = served.length;
+  const pct = (p: number) => (s === 0 ? NaN : served[Math.max(0, Math.ceil(p * s) - 1)]);
+  const spanOfArrivals = m > 0 ? arrivalsMs[n - 1] - arrivalsMs[first] : 0;
   const spanMs = lastEndMs;
   const idleMs = Math.max(0, lanes * spanMs - busyMs);
   return {
     items: n,
     measuredItems: m,
     latenciesMs: latencies,
-    meanMs: m === 0 ? NaN : sum / m,
+    shed,
+    goodputPerSec: spanOfArrivals > 0 ? (1000 * within) / spanOfArrivals : NaN,
+    meanMs: s === 0 ? NaN : sum / s,
     p50Ms: pct(0.5),
     p99Ms: pct(0.99),
-    maxMs: m === 0 ? NaN : measured[m - 1],
+    maxMs: s === 0 ? NaN : served[s - 1],
     sloAttainment: m === 0 ? NaN : within / m,
     batches,
-    meanBatch: batches === 0 ? NaN : n / batches,
+    meanBatch: batches === 0 ? NaN : batchedItems / batches,
     measuredMeanBatch: measuredBatches === 0 ? NaN : measuredBatchItems / measuredBatches,
     maxBatchSeen,
     busyMs,

@@ -54,3 +54,21 @@ export interface BatchPolicy {
   readonly name: PolicyName;
   decide(state: QueueState): Decision;
 }
+
+/**
+ * The host stage as the scheduler sees it: the event loop every call crosses before and after its batch.
+ * The runtime measures it (metrics/host-monitor.ts); the simulator models it.
+ */
+export interface HostView {
+  /** How long work waits for the event loop right now, ms (its lag): what a call waits before it is read. */
+  readonly lagMs: number;
+  /** Event-loop time one call costs, ms (both of its visits), smoothed; 0 before it is measured. */
+  readonly perCallMs: number;
+  /** Share of the recent past the loop was busy, 0..1. */
+  readonly utilization: number;
+  /** Calls per second through the loop, every model together. */
+  readonly ratePerSec: number;
+}
+
+/** A host stage that costs nothing: for tests and callers that model the device alone. */
+export const idleHost: HostView = { lagMs: 0, perCallMs: 0, utilization: 0, ratePerSec: 0 };

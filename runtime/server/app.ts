@@ -1,16 +1,19 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { setMetric, timing } from 'hono/timing';
-import { BadInputError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { BadInputError, NotFoundError } from '../errors.ts';
 import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import { errorReply } from './error-reply.ts';
 import { InFlight } from './in-flight.ts';
+import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
+
+/** What the app's context carries: Node's request objects (from @hono/node-server) and the arrival time. */
+export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: { arrivalMs: number } };
 
 /** Reads a request's optional `x-slo-ms` header: it may tighten a function's SLO for this call. */
-function sloHeader(value: string | undefined): number | undefined {
+function sloHeader(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Number(value);
   if (!Number.isFinite(ms) || ms <= 0) throw new BadInputError('bad_request', `x-slo-ms must be a positive number of ms, got "${value}"`);
@@ -21,8 +24,21 @@ function sloHeader(value: string | undefined): number | undefined {
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
  * can also call `app.request()`.
  */
-export function createApp(rt: Runtime, inFlight = new InFlight()): Hono {
-  const app = new Hono();
+export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  // The host stage: a call's arrival is when its request reached the loop, less the loop's current lag
+  // (what it waited to be read); its deadline counts from there. Every answered call counts toward the
+  // loop's cost per call.
+  app.use(async (c, next) => {
+    const now = performance.now();
+    c.set('arrivalMs', now - rt.host.view().lagMs);
+    rt.host.arrival(now);
+    try {
+      await next();
+    } finally {
+      rt.host.answered();
+    }
+  });
   app.use(inFlight.middleware());
   app.use(requestId());
   app.onError((err, c) => errorReply(c, err, rt.log));
@@ -47,35 +63,50 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono {
     return c.json(describe(rt, fn));
   });
 
-  app.post(
-    '/functions/:name',
-    bodyLimit({
-      maxSize: rt.config.limits.bodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(rt.config.limits.bodyBytes);
-      },
-    }),
-    timing({ total: true }),
-    async (c) => {
-      const name = c.req.param('name');
-      if (!rt.functions.get(name)) throw new NotFoundError('function', name);
-      const text = await c.req.text();
-      let body: unknown;
+  const bodyBytes = rt.config.limits.bodyBytes;
+  app.post('/functions/:name', timing({ total: true }), async (c) => {
+    const { incoming, outgoing } = c.env ?? {};
+    const stages = rt.stages;
+    // Read and parse only once the call is admitted at the door: a shed call costs no body read or parse.
+    const readJson = async () => {
+      let t = performance.now();
+      const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
+      stages.add('read', performance.now() - t);
+      t = performance.now();
       try {
-        body = JSON.parse(text);
+        return JSON.parse(text) as unknown;
       } catch (err) {
         throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
+      } finally {
+        stages.add('parse', performance.now() - t);
       }
-      const r = await rt.invoke(name, body, { signal: c.req.raw.signal, sloMs: sloHeader(c.req.header('x-slo-ms')) });
-      setMetric(c, 'pre', r.preMs);
-      setMetric(c, 'queue', r.batch.queueMs);
-      setMetric(c, 'inference', r.batch.inferenceMs);
-      setMetric(c, 'post', r.postMs);
-      c.header('x-batch-id', String(r.batch.batchId));
-      c.header('x-batch-size', String(r.batch.batchSize));
-      c.header('x-function-version', r.fn.version);
-      return c.json(r.result as object);
-    },
-  );
+    };
+    let bodyRead = false;
+    const r = await rt
+      .invoke(c.req.param('name'), undefined, {
+        arrivalMs: c.get('arrivalMs'),
+        sloMs: sloHeader(incoming ? incoming.headers['x-slo-ms'] : c.req.header('x-slo-ms')),
+        cancel: outgoing && cancellationOf(outgoing),
+        signal: outgoing ? undefined : c.req.raw.signal,
+        readBody: () => ((bodyRead = true), readJson()),
+      })
+      .catch((err: unknown) => {
+        // Refused before its body was read: let the bytes flow past unparsed at once, so the connection's
+        // next request is read without delay and the connection stays open.
+        if (!bodyRead && incoming && !incoming.readableEnded) incoming.resume();
+        throw err;
+      });
+    const t = performance.now();
+    setMetric(c, 'pre', r.preMs);
+    setMetric(c, 'queue', r.batch.queueMs);
+    setMetric(c, 'inference', r.batch.inferenceMs);
+    setMetric(c, 'post', r.postMs);
+    c.header('x-batch-id', String(r.batch.batchId));
+    c.header('x-batch-size', String(r.batch.batchSize));
+    c.header('x-function-version', r.fn.version);
+    const res = c.json(r.result as object);
+    stages.add('reply', performance.now() - t);
+    return res;
+  });
   return app;
 }

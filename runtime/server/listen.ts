@@ -1,4 +1,4 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Hono } from 'hono';
@@ -25,8 +25,11 @@ interface SocketState {
   active: number;
 }
 
+/** Connections the kernel may queue before the server accepts them (capped by net.core.somaxconn). */
+const acceptBacklog = 4096;
+
 /** Binds the app to host:port (port 0 picks a free one). The only file that opens a socket. */
-export function listen(app: Hono, host: string, port: number): Promise<Listening> {
+export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const sockets = new Map<Socket, SocketState>();
     let closing = false;
@@ -34,7 +37,11 @@ export function listen(app: Hono, host: string, port: number): Promise<Listening
     const closeIfIdle = (s: Socket, st: SocketState) => {
       if (closing && st.active === 0 && st.requests > 0) s.destroySoon();
     };
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const server = createAdaptorServer({ fetch: app.fetch });
+    // A burst of new connections (clients opening more while replies are slow) overflowed Node's default
+    // accept queue of 511; a dropped SYN is retried by the client after a second, far past any SLO.
+    server.listen({ host, port, backlog: acceptBacklog }, () => {
+      const info = server.address() as AddressInfo;
       const shownHost = host.includes(':') ? `[${host}]` : host;
       resolve({
         server,

@@ -1,0 +1,67 @@
+/**
+ * The incoming request as @hono/node-server hands it to the app (`c.env.incoming` / `c.env.outgoing`):
+ * reading a body and noticing a client that went away straight from Node's objects. Touching
+ * `c.req.raw.body` or `c.req.raw.signal` instead makes the adapter build a full WHATWG Request with web
+ * streams and an AbortController per call, which cost about a quarter of the event loop in a profile.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cancellation } from '../batching/model-batcher.ts';
+import { PayloadTooLargeError } from '../errors.ts';
+
+/** What @hono/node-server passes as the app's `env`. */
+export interface NodeBindings {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+}
+
+/**
+ * Reads the whole body, refusing more than `limitBytes` (413): at once when Content-Length says so, else as
+ * soon as the bytes read pass it. A too-large body is never buffered.
+ */
+export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(incoming.headers['content-length']);
+  if (declared > limitBytes) return Promise.reject(new PayloadTooLargeError(limitBytes));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error) => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) return done(new PayloadTooLargeError(limitBytes));
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = (err: Error) => done(err);
+    const onClose = () => {
+      if (!incoming.complete) done(new Error('client closed the connection before its body was read'));
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
+}
+
+/** The client's going away, from the response's `close` before it finished: one listener, no AbortSignal. */
+export function cancellationOf(outgoing: ServerResponse): Cancellation {
+  const gone = () => outgoing.destroyed && !outgoing.writableFinished;
+  return {
+    get cancelled() {
+      return gone();
+    },
+    onCancel(fn) {
+      const onClose = () => {
+        if (!outgoing.writableFinished) fn();
+      };
+      outgoing.once('close', onClose);
+      return () => outgoing.off('close', onClose);
+    },
+  };
+}
