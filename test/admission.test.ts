@@ -68,3 +68,8 @@ test('the mean check judges the whole path: the host stage mean is added to the 
   const d = admit({ ...base, itemsAhead: 1, deadlineMs: 5000, hostMeanMs: 50 });
   assert.equal(d.admit, false);
 });
+
+test('an idle model admits whatever learnt host times say: only the live lag and a passed deadline refuse', () => {
+  assert.equal(admit({ ...base, extraMs: 500 }).admit, true, 'a host estimate of 500 ms left by an overload does not refuse an idle model');
+  assert.equal(admit({ ...base, extraMs: 500, itemsAhead: 1 }).admit, false, 'with work ahead the estimate counts');
+});

@@ -8,10 +8,11 @@
  *   from each request's SCHEDULED send time, so a late send (the generator or the server falling behind)
  *   counts against the server instead of being hidden (no coordinated omission). Bounded: nothing is sent
  *   after the schedule ends, and whatever has no reply `drainMs` after the last scheduled send is recorded
- *   as a timeout and its connection closed.
+ *   as a timeout and its connection closed. An optional trickle follows the measured part at once (its own
+ *   Poisson schedule at a low rate), to see how a server recovers from what came before.
  * - `closed`: `concurrency` requests in flight, each reply followed by the next request at once (after a
- *   refusal, 10 ms later), for `durationMs`: only used to measure the capacity the open-loop rates are
- *   scaled from.
+ *   refusal, 10 ms later), for `durationMs`: only the closed-loop cross-check reported beside the
+ *   capacity (which is found with open-loop runs, harness/capacity.ts).
  *
  * Results are columns of typed arrays (one entry per request), sent with advanced IPC serialization.
  */
@@ -54,6 +55,8 @@ export interface OpenJob {
   durationMs: number;
   /** A burst, its time counted from the end of the lead-in. */
   burst?: Burst;
+  /** Arrivals at this rate for this long right after the measured part (scheduled from `durationMs` on). */
+  trickle?: { ratePerSec: number; durationMs: number };
   drainMs: number;
   maxConnections: number;
   streams: Stream[];
@@ -127,10 +130,12 @@ function requestBytes(url: string, streams: Stream[]): Buffer[][] {
 
 /** Runs an open-loop job to completion; never throws for a server's failure (those are statuses). */
 export async function runOpen(job: OpenJob): Promise<LoadResult> {
-  const total = job.leadInMs + job.durationMs;
+  const main = job.leadInMs + job.durationMs;
+  const total = main + (job.trickle?.durationMs ?? 0);
   const times = job.burst
-    ? burstArrivals(job.ratePerSec, total, { ...job.burst, atMs: job.burst.atMs + job.leadInMs }, job.seed)
-    : poissonArrivals(job.ratePerSec, total, job.seed);
+    ? burstArrivals(job.ratePerSec, main, { ...job.burst, atMs: job.burst.atMs + job.leadInMs }, job.seed)
+    : poissonArrivals(job.ratePerSec, main, job.seed);
+  if (job.trickle) for (const t of poissonArrivals(job.trickle.ratePerSec, job.trickle.durationMs, job.seed + 1)) times.push(main + t);
   const streamOf = assignStreams(times.length, job.streams.map((s) => s.weight), job.seed);
   const n = times.length;
   const r = columns(n, job.streams.map((s) => s.fn), 'open');

@@ -12,6 +12,10 @@
  *   time the server reports, window = first scheduled send to the server idle again (lead-in included,
  *   and so are its replies).
  * - peak batch memory: the largest batch's input bytes (batch size x bytes of one item).
+ * - main-thread CPU per call: CPU time of the server's main thread alone (not its worker threads) over the
+ *   calls it answered with any status, both over the whole job (lead-in and trickle included), in us.
+ * - host stages per call: the runtime's per-stage main-thread seconds over the same calls, in us.
+ * - recovery: the trickle sent right after an overload, apart from the run's other figures.
  */
 import type { LoadResult } from '../loadgen.ts';
 
@@ -24,8 +28,13 @@ export interface FnInfo {
 /** Server counters read before and after a run (cumulative, except the event-loop p99 of the window). */
 export interface ServerSnapshot {
   busyMs: number;
+  /** The whole process (every thread). */
   cpuMs: number;
+  /** The main thread alone; null where the server does not report it. */
+  mainThreadCpuMs: number | null;
   eventLoopP99Ms: number | null;
+  /** Main-thread seconds per host stage (runtime only); null where not exported. */
+  hostStageSec: Record<string, number> | null;
 }
 
 export interface Prediction {
@@ -36,6 +45,9 @@ export interface Prediction {
   joulesPerInference: number | null;
   alphaMs: number | null;
   tau0Ms: number | null;
+  r2: number | null;
+  /** The fit's own verdict, when the runtime gives one. */
+  fitQuality: string | number | null;
   liveRatePerSec: number | null;
 }
 
@@ -62,6 +74,22 @@ export interface ModelFigures {
   predicted: Prediction | null;
 }
 
+/** The trickle after an overload: times from the overload's end. */
+export interface RecoveryFigures {
+  ratePerSec: number;
+  sent: number;
+  ok: number;
+  shed: number;
+  lost: number;
+  sloAttainment: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Scheduled send of the first trickle call answered 200 within its SLO, ms after the overload's end. */
+  firstWithinSloMs: number | null;
+  /** From this time on (ms after the overload's end) every trickle call was answered 200 within its SLO. */
+  allWithinSloFromMs: number | null;
+}
+
 export interface RunFigures {
   offeredPerSec: number;
   sent: number;
@@ -69,8 +97,12 @@ export interface RunFigures {
   withinSlo: number;
   late: number;
   shed: number;
+  /** HTTP statuses other than 200 and 503. */
   errors: number;
+  /** No reply by the end of the drain. */
   timeouts: number;
+  /** Connection refused, reset or closed before a reply. Timeouts and these are the lost calls. */
+  connectionErrors: number;
   goodputPerSec: number;
   sloAttainment: number;
   p50Ms: number;
@@ -85,6 +117,11 @@ export interface RunFigures {
   eventLoopP99Ms: number | null;
   busyFraction: number;
   serverCpuMsPerReply: number | null;
+  /** Over the whole job (lead-in, measured part, trickle), the window the server's counters cover. */
+  job: { answered: number; ok: number; shed: number };
+  mainThreadCpuMs: number | null;
+  mainThreadCpuUsPerCall: number | null;
+  hostStagesUsPerCall: Record<string, number> | null;
   loadgenCpuMsPerRequest: number;
   sendLagP99Ms: number;
   peakConnections: number;
@@ -92,6 +129,7 @@ export interface RunFigures {
   perModel: Record<string, ModelFigures>;
   /** Requests scheduled in the burst (and the 500 ms after it), when the run had one. */
   burstWindow: { sent: number; sloAttainment: number; p99Ms: number; maxMs: number } | null;
+  recovery: RecoveryFigures | null;
 }
 
 /** The q-quantile (0..1) of `xs` by nearest rank; NaN for none. */
@@ -117,13 +155,20 @@ export interface FigureInputs {
   energy: { busyWatts: number; idleWatts: number };
   predictions: Map<string, Prediction>;
   burst?: { atMs: number; lengthMs: number };
+  /** A trickle scheduled after the measured part (its calls are not in the run's other figures). */
+  trickle?: { ratePerSec: number; durationMs: number };
 }
 
 export function computeFigures(x: FigureInputs): RunFigures {
   const { load } = x;
   const fnAt = (i: number) => x.fns.get(load.fns[load.stream[i]])!;
   const measured: number[] = [];
-  for (let i = 0; i < load.status.length; i++) if (!load.warmup[i]) measured.push(i);
+  const trickle: number[] = [];
+  for (let i = 0; i < load.status.length; i++) {
+    if (load.warmup[i]) continue;
+    if (load.scheduledMs[i] < x.durationMs) measured.push(i);
+    else trickle.push(i);
+  }
   const sec = x.durationMs / 1000;
   const isOk = (i: number) => load.status[i] === 200;
   const within = (i: number) => isOk(i) && load.latencyMs[i] <= fnAt(i).sloMs;
@@ -195,6 +240,13 @@ export function computeFigures(x: FigureInputs): RunFigures {
   }
 
   const cpuMs = x.after.cpuMs - x.before.cpuMs;
+  const job = { answered: 0, ok: okAll, shed: 0 };
+  for (let i = 0; i < load.status.length; i++) {
+    if (load.status[i] > 0) job.answered++;
+    if (load.status[i] === 503) job.shed++;
+  }
+  const mainMs = x.after.mainThreadCpuMs !== null && x.before.mainThreadCpuMs !== null ? x.after.mainThreadCpuMs - x.before.mainThreadCpuMs : null;
+  const lost = (i: number) => load.status[i] === 0 || load.status[i] === -1;
   return {
     offeredPerSec: measured.length / sec,
     sent: measured.length,
@@ -202,8 +254,9 @@ export function computeFigures(x: FigureInputs): RunFigures {
     withinSlo: withinCount,
     late: okIdx.length - withinCount,
     shed: measured.filter((i) => load.status[i] === 503).length,
-    errors: measured.filter((i) => load.status[i] !== 200 && load.status[i] !== 503 && load.status[i] !== 0).length,
+    errors: measured.filter((i) => load.status[i] > 0 && load.status[i] !== 200 && load.status[i] !== 503).length,
     timeouts: measured.filter((i) => load.status[i] === 0).length,
+    connectionErrors: measured.filter((i) => load.status[i] === -1).length,
     goodputPerSec: withinCount / sec,
     sloAttainment: measured.length ? withinCount / measured.length : NaN,
     p50Ms: quantile(lat, 0.5),
@@ -218,11 +271,57 @@ export function computeFigures(x: FigureInputs): RunFigures {
     eventLoopP99Ms: x.after.eventLoopP99Ms,
     busyFraction: x.windowMs > 0 && Number.isFinite(busyMs) ? busyMs / x.windowMs : NaN,
     serverCpuMsPerReply: Number.isFinite(cpuMs) && okAll > 0 ? cpuMs / okAll : null,
+    job,
+    mainThreadCpuMs: mainMs !== null && Number.isFinite(mainMs) ? mainMs : null,
+    mainThreadCpuUsPerCall: mainMs !== null && Number.isFinite(mainMs) && job.answered > 0 ? (1000 * mainMs) / job.answered : null,
+    hostStagesUsPerCall: stagesPerCall(x.before.hostStageSec, x.after.hostStageSec, job.answered),
     loadgenCpuMsPerRequest: load.status.length ? load.cpuMs / load.status.length : NaN,
     sendLagP99Ms: quantile(Array.from(load.sendLagMs), 0.99),
     peakConnections: load.peakConnections,
     perFunction,
     perModel,
     burstWindow,
+    recovery: x.trickle ? recoveryFigures(trickle, x.trickle.ratePerSec, x.durationMs, { isOk, within, latencyOf, answeredOrTimedOut, lost, status: (i) => load.status[i], scheduledMs: (i) => load.scheduledMs[i] }) : null,
+  };
+}
+
+/** Per-stage deltas in us per call; null where either side lacks the counters. */
+function stagesPerCall(before: Record<string, number> | null, after: Record<string, number> | null, calls: number): Record<string, number> | null {
+  if (!before || !after || calls === 0) return null;
+  const out: Record<string, number> = {};
+  for (const [stage, sec] of Object.entries(after)) out[stage] = (1e6 * (sec - (before[stage] ?? 0))) / calls;
+  return out;
+}
+
+interface CallView {
+  isOk(i: number): boolean;
+  within(i: number): boolean;
+  latencyOf(i: number): number;
+  answeredOrTimedOut(i: number): boolean;
+  lost(i: number): boolean;
+  status(i: number): number;
+  scheduledMs(i: number): number;
+}
+
+function recoveryFigures(idx: number[], ratePerSec: number, endMs: number, v: CallView): RecoveryFigures {
+  const byTime = [...idx].sort((a, b) => v.scheduledMs(a) - v.scheduledMs(b));
+  const l = byTime.filter(v.answeredOrTimedOut).map(v.latencyOf);
+  const first = byTime.find(v.within);
+  let lastMiss = -1;
+  byTime.forEach((i, k) => {
+    if (!v.within(i)) lastMiss = k;
+  });
+  const settled = lastMiss + 1 < byTime.length ? byTime[lastMiss + 1] : undefined;
+  return {
+    ratePerSec,
+    sent: byTime.length,
+    ok: byTime.filter(v.isOk).length,
+    shed: byTime.filter((i) => v.status(i) === 503).length,
+    lost: byTime.filter(v.lost).length,
+    sloAttainment: byTime.length ? byTime.filter(v.within).length / byTime.length : NaN,
+    p50Ms: quantile(l, 0.5),
+    p99Ms: quantile(l, 0.99),
+    firstWithinSloMs: first === undefined ? null : v.scheduledMs(first) - endMs,
+    allWithinSloFromMs: settled === undefined ? null : v.scheduledMs(settled) - endMs,
   };
 }

@@ -47,6 +47,8 @@ export interface RunSpec {
   durationMs: number;
   drainMs: number;
   burst?: Burst;
+  /** Low-rate calls right after the measured part, reported apart (recovery from an overload). */
+  trickle?: { ratePerSec: number; durationMs: number };
 }
 
 export interface RunRecord {
@@ -57,6 +59,7 @@ export interface RunRecord {
   ratePerSec: number;
   seed: number;
   burst?: Burst;
+  trickle?: { ratePerSec: number; durationMs: number };
   figures: RunFigures;
   /** Cores used by other processes on the machine during the run (null where it cannot be read). */
   otherCores: number | null;
@@ -193,6 +196,7 @@ export class PeerSession {
       maxConnections: env.maxConnections,
       streams: this.#streams(spec.streams),
       ...(spec.burst ? { burst: spec.burst } : {}),
+      ...(spec.trickle ? { trickle: spec.trickle } : {}),
     };
     const samples = new Map<string, Prediction[]>();
     const timers: NodeJS.Timeout[] = [];
@@ -214,7 +218,7 @@ export class PeerSession {
         );
       }
     }
-    const { result } = await env.loadgen.ask<{ result: LoadResult }>({ type: 'job', job }, 'result', spec.leadInMs + spec.durationMs + spec.drainMs + 60000);
+    const { result } = await env.loadgen.ask<{ result: LoadResult }>({ type: 'job', job }, 'result', spec.leadInMs + spec.durationMs + (spec.trickle?.durationMs ?? 0) + spec.drainMs + 60000);
     for (const t of timers) clearTimeout(t);
     let after: ServerSnapshot | undefined;
     if (this.#child.exited) {
@@ -245,11 +249,12 @@ export class PeerSession {
       itemBytes: env.itemBytes,
       ceilings: env.ceilings,
       before,
-      after: after ?? { busyMs: NaN, cpuMs: NaN, eventLoopP99Ms: null },
+      after: after ?? { busyMs: NaN, cpuMs: NaN, mainThreadCpuMs: null, eventLoopP99Ms: null, hostStageSec: null },
       windowMs,
       energy: env.energy,
       predictions,
       ...(spec.burst ? { burst: spec.burst } : {}),
+      ...(spec.trickle ? { trickle: spec.trickle } : {}),
     });
     if (!after) await this.restart();
     return {
@@ -260,6 +265,7 @@ export class PeerSession {
       ratePerSec: spec.ratePerSec,
       seed: spec.seed,
       ...(spec.burst ? { burst: spec.burst } : {}),
+      ...(spec.trickle ? { trickle: spec.trickle } : {}),
       figures,
       otherCores: Number.isFinite(otherCores) ? otherCores : null,
       stealCores: Number.isFinite(stealCores) ? stealCores : null,

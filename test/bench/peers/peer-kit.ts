@@ -2,17 +2,18 @@
  * What the hand-written peers (naive, dataloader) share: the same handler files the runtime serves
  * (their schema, `pre` and `post`, so they do exactly the same work per request), onnxruntime sessions
  * opened with the options a runtime lane uses, a Hono app on @hono/node-server, and the small surface the
- * harness reads: GET /stats and a few IPC messages (ready, idle?, stop).
+ * harness reads: GET /stats and a few IPC messages (ready, idle?, stop), from peer-http.ts.
  *
  * The only thing a peer chooses is `infer`: how one prepared item reaches `session.run`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import * as ort from 'onnxruntime-node';
 import { loadConfig, parseDuration, type FunctionDefinition, type ItemTensor, type ResolvedConfig } from 'edgebatch';
+import { PeerStats, servePeer, statsRoute } from './peer-http.ts';
+
+export { PeerStats };
 
 /** A handler file's definition with what the peer needs to know about it. */
 export interface Handler {
@@ -38,37 +39,6 @@ export interface Inferred {
 }
 
 export type Infer = (model: PeerModel, item: ItemTensor) => Promise<Inferred>;
-
-/** Device figures the peer keeps itself (the runtime reports the same through /metrics). */
-export class PeerStats {
-  busyMs = 0;
-  runs = 0;
-  items = 0;
-  maxBatch = 0;
-  maxBatchBytes = 0;
-  inflight = 0;
-  readonly eld = monitorEventLoopDelay({ resolution: 10 });
-
-  constructor() {
-    this.eld.enable();
-  }
-
-  json(reset: boolean) {
-    const cpu = process.cpuUsage();
-    const out = {
-      busyMs: this.busyMs,
-      runs: this.runs,
-      items: this.items,
-      maxBatch: this.maxBatch,
-      maxBatchBytes: this.maxBatchBytes,
-      inflight: this.inflight,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      eventLoopDelayMs: { p50: this.eld.percentile(50) / 1e6, p99: this.eld.percentile(99) / 1e6, max: this.eld.max / 1e6 },
-    };
-    if (reset) this.eld.reset();
-    return out;
-  }
-}
 
 /**
  * `session.run` as a user calls it, timed for the busy figure. onnxruntime-node runs the model
@@ -126,7 +96,7 @@ const error = (code: string, message: string) => ({ error: { code, message } });
 /** The peer's HTTP app: POST /functions/:name does parse, validate, pre, infer, post, like the runtime. */
 export function peerApp(handlers: Map<string, Handler>, models: Map<string, PeerModel>, infer: Infer, stats: PeerStats): Hono {
   const app = new Hono();
-  app.get('/stats', (c) => c.json(stats.json(c.req.query('reset') === '1')));
+  statsRoute(app, stats);
   app.post('/functions/:name', async (c) => {
     const h = handlers.get(c.req.param('name'));
     if (!h) return c.json(error('not_found', `function "${c.req.param('name')}" does not exist`), 404);
@@ -180,19 +150,5 @@ export async function runPeer(makeInfer: (stats: PeerStats) => Infer): Promise<v
     const dims = (m.session.inputMetadata[0] as unknown as { shape: readonly (number | string)[] }).shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     await m.session.run({ [m.input]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims) });
   }
-  const app = peerApp(handlers, models, infer, stats);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-  });
-  const port = (server.address() as { port: number }).port;
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'idle?') process.send!({ type: 'idle', idle: stats.inflight === 0 });
-    if (msg.type === 'stop') {
-      server.close();
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ type: 'ready', url: `http://127.0.0.1:${port}` });
+  await servePeer(peerApp(handlers, models, infer, stats), stats);
 }

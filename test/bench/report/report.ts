@@ -6,9 +6,11 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CeilingResult } from '../ceiling.ts';
+import type { Knee } from '../harness/capacity.ts';
 import type { FnInfo, RunFigures } from '../harness/figures.ts';
 import type { FixedDelaySetting, RunRecord } from '../harness/session.ts';
 import type { PeerDef, Plan } from '../plan.ts';
+import { capacitySection, fitSection, hostSection, overloadSection } from './sections.ts';
 import { barChart, lineChart, type Series } from './svg.ts';
 
 export interface BenchData {
@@ -18,7 +20,11 @@ export interface BenchData {
   functions: FnInfo[];
   itemBytes: Record<string, number>;
   ceilings: CeilingResult[];
+  /** C per model: the open-loop knee of the capacity peer. */
   capacity: Record<string, number>;
+  /** Every knee search (the capacity peer's per model, hono-echo's). */
+  knees: Knee[];
+  /** Closed-loop throughput per model and peer: the cross-check. */
   calibration: Record<string, { peer: string; perSec: number; meanBatch: number; concurrency: number; fn: string }[]>;
   fixedDelay: Record<string, FixedDelaySetting>;
   restarts: Record<string, number>;
@@ -31,23 +37,27 @@ export const COLORS: Record<string, string> = {
   'fixed-delay': '#ff7f0e',
   dataloader: '#9467bd',
   naive: '#8c564b',
+  'hono-echo': '#7f7f7f',
 };
+
+/** Peers that run inference (every peer but hono-echo): the ones goodput and ratio tables compare. */
+const inferencePeers = (data: BenchData) => data.peers.filter((p) => !p.echo).map((p) => p.name);
 
 const n = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' : !Number.isFinite(x) ? 'timeout' : x.toFixed(digits));
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '-');
 
 /** Goodput of `slo` over the best other peer in each run, and which peer that was. */
-export function goodputRatios(data: BenchData): { scenario: string; label: string; slo: number; best: string; bestGoodput: number; ratio: number }[] {
+export function goodputRatios(data: BenchData): { scenario: string; label: string; slo: number; best: string; bestGoodput: number; ratio: number | null }[] {
   const out: ReturnType<typeof goodputRatios> = [];
   const keys = [...new Set(data.runs.map((r) => `${r.scenario}\u0000${r.label}`))];
   for (const key of keys) {
     const [scenario, label] = key.split('\u0000');
     const here = data.runs.filter((r) => r.scenario === scenario && r.label === label);
     const ours = here.find((r) => r.peer === 'slo');
-    const others = here.filter((r) => r.peer !== 'slo');
+    const others = here.filter((r) => r.peer !== 'slo' && inferencePeers(data).includes(r.peer));
     if (!ours || others.length === 0) continue;
     const best = others.reduce((a, r) => (r.figures.goodputPerSec > a.figures.goodputPerSec ? r : a));
-    out.push({ scenario, label, slo: ours.figures.goodputPerSec, best: best.peer, bestGoodput: best.figures.goodputPerSec, ratio: ours.figures.goodputPerSec / best.figures.goodputPerSec });
+    out.push({ scenario, label, slo: ours.figures.goodputPerSec, best: best.peer, bestGoodput: best.figures.goodputPerSec, ratio: best.figures.goodputPerSec > 0 ? ours.figures.goodputPerSec / best.figures.goodputPerSec : null });
   }
   return out;
 }
@@ -56,7 +66,7 @@ export function goodputRatios(data: BenchData): { scenario: string; label: strin
 export function saturationRatios(data: BenchData): { peer: string; model: string; throughputPerSec: number; ceilingPerSec: number; ratio: number }[] {
   const out: ReturnType<typeof saturationRatios> = [];
   for (const c of data.ceilings) {
-    for (const p of data.peers) {
+    for (const p of data.peers.filter((x) => !x.echo)) {
       const sweep = data.runs.filter((r) => r.peer === p.name && r.scenario === `sweep:${c.model}`);
       if (!sweep.length) continue;
       const t = Math.max(...sweep.map((r) => r.figures.throughputPerSec));
@@ -77,8 +87,8 @@ function predictedVsMeasured(f: RunFigures): string {
 
 function runTable(runs: RunRecord[], order: string[]): string[] {
   const lines = [
-    '| load | peer | offered/s | goodput/s | SLO att. | shed | late | timeouts | p50 ms | p99 ms | tput/ceiling | mean batch | J/inf | peak batch KB | loop p99 ms | U / measured ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| load | peer | offered/s | goodput/s | SLO att. | shed | late | lost | p50 ms | p99 ms | tput/ceiling | mean batch | J/inf | peak batch KB | loop p99 ms | main us/call | U / measured ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   const labels = [...new Set(runs.map((r) => r.label))];
   for (const label of labels) {
@@ -87,7 +97,7 @@ function runTable(runs: RunRecord[], order: string[]): string[] {
       if (!r) continue;
       const f = r.figures;
       lines.push(
-        `| ${label} | ${peer}${r.notes.length ? ' (!)' : ''} | ${n(f.offeredPerSec, 0)} | ${n(f.goodputPerSec, 0)} | ${pct(f.sloAttainment)} | ${f.shed} | ${f.late} | ${f.timeouts} | ${n(f.p50Ms)} | ${n(f.p99Ms)} | ${n(f.ceilingRatio, 3)} | ${n(f.meanBatch)} | ${n(f.joulesPerInference, 3)} | ${n(f.peakBatchBytes / 1024)} | ${n(f.eventLoopP99Ms)} | ${predictedVsMeasured(f)} |`,
+        `| ${label} | ${peer}${r.notes.length ? ' (!)' : ''} | ${n(f.offeredPerSec, 0)} | ${n(f.goodputPerSec, 0)} | ${pct(f.sloAttainment)} | ${f.shed} | ${f.late} | ${f.timeouts + (f.connectionErrors ?? 0)} | ${n(f.p50Ms)} | ${n(f.p99Ms)} | ${n(f.ceilingRatio, 3)} | ${n(f.meanBatch)} | ${n(f.joulesPerInference, 3)} | ${n(f.peakBatchBytes / 1024)} | ${n(f.eventLoopP99Ms)} | ${n(f.mainThreadCpuUsPerCall, 0)} | ${predictedVsMeasured(f)} |`,
       );
     }
   }
@@ -101,6 +111,9 @@ const SCENARIO_TITLES: Record<string, string> = {
   'burst:ocr-cls': "Seed 003's burst, ocr-cls (rate doubled for 300 ms)",
   'two-slo': 'Two SLOs on one model: mlp-classify (50 ms) + mlp-scores (200 ms), half each',
   'two-models': 'Two models sharing the device: mlp-classify + text-direction, each at half the fraction of its C',
+  'overload:mlp': 'Sustained overload, mlp (mlp-classify, SLO 50 ms), then a recovery trickle (figures without the trickle)',
+  'host:mlp': 'Host path, mlp bodies: hono-echo on the schedule of the sweep run at the same fraction',
+  'host:ocr-cls': 'Host path, ocr-cls bodies: hono-echo on the schedule of the sweep run at the same fraction',
 };
 
 export function markdown(data: BenchData): string {
@@ -114,35 +127,28 @@ export function markdown(data: BenchData): string {
   for (const p of data.peers) L.push(`- **${p.name}**: ${p.what}`);
   const fd = Object.entries(data.fixedDelay).map(([model, s]) => `${model}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`);
   L.push('', `Fixed-delay setting (Triton's advice: preferred batch = what the model reaches at the target rate ${data.plan.targetFraction}C, measured from the greedy run nearest to it; max queue delay = 10% of the tightest SLO on the model): ${fd.join('; ') || 'n/a'}.`);
-  L.push('The runtime peers run hono.config.ts as shipped apart from the policy (admission control included: its 503s are counted as shed). Naive and DataLoader run the same handler files (schema, pre, post) with sessions opened like a lane\'s.', '');
+  L.push('The runtime peers run hono.config.ts as shipped apart from the policy (admission control included: its 503s are counted as shed). Naive and DataLoader run the same handler files (schema, pre, post) with sessions opened like a lane\'s. hono-echo does no inference: it runs only its knee search and the host-path runs, and is left out of goodput and ratio tables.', '');
 
-  L.push('## Ceiling and capacity', '');
-  const probes = (model: string) => (data.calibration[model] ?? []).map((p) => `${p.peer} ${p.perSec.toFixed(0)}`).join(', ');
-  L.push('| model | ceiling items/s (bare session.run) | at batch | fitted alpha ms/item | tau0 ms | capacity C req/s | closed-loop probes (req/s) | C / ceiling |', '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
-  for (const c of data.ceilings) {
-    const cap = data.capacity[c.model];
-    L.push(`| ${c.model} | ${c.itemsPerSec.toFixed(0)} | ${c.bestBatch} | ${n(c.alphaMs, 3)} | ${n(c.tau0Ms, 3)} | ${n(cap, 0)} | ${probes(c.model)} | ${n(cap / c.itemsPerSec, 3)} |`);
-  }
-  const probe = Object.values(data.calibration)[0]?.[0];
-  if (probe) L.push('', `C is the best of the closed-loop probes (${probe.concurrency} or fewer requests always in flight, on the model's loosest-SLO function; a 503 pauses its slot 10 ms).`);
-  L.push('');
+  L.push(...capacitySection(data));
 
   L.push('## Ratios', '', '### Goodput of slo (ours) over the best other peer, per run', '');
   L.push('| scenario | load | slo goodput/s | best other | its goodput/s | ratio |', '| --- | --- | ---: | --- | ---: | ---: |');
   for (const g of goodputRatios(data)) L.push(`| ${g.scenario} | ${g.label} | ${g.slo.toFixed(0)} | ${g.best} | ${g.bestGoodput.toFixed(0)} | **${n(g.ratio, 2)}** |`);
   L.push('', '### Highest throughput in the sweep over the ceiling', '');
-  L.push(`| model | ${order.join(' | ')} |`, `| --- | ${order.map(() => '---:').join(' | ')} |`);
+  const inf = inferencePeers(data);
+  L.push(`| model | ${inf.join(' | ')} |`, `| --- | ${inf.map(() => '---:').join(' | ')} |`);
   for (const c of data.ceilings) {
-    const row = order.map((p) => {
+    const row = inf.map((p) => {
       const s = saturationRatios(data).find((x) => x.peer === p && x.model === c.model);
       return s ? `${s.ratio.toFixed(3)} (${s.throughputPerSec.toFixed(0)}/s)` : '-';
     });
     L.push(`| ${c.model} | ${row.join(' | ')} |`);
   }
   L.push('');
+  L.push(...overloadSection(data), ...hostSection(data), ...fitSection(data));
 
   L.push('## Runs', '');
-  L.push('Columns: goodput = 200 replies within the SLO per second; SLO att. = those over all sent; shed = 503 (admission control, not counted late); late = 200 after the SLO; p50/p99 over 200 replies and timeouts; tput/ceiling = 200 replies/s over the bare-loop ceiling (summed shares with two models); mean batch over distinct batches; J/inf modelled from busy device time (busyWatts/idleWatts of hono.config.ts); peak batch = largest batch input; loop p99 = server event-loop delay p99; U / measured = the runtime formula\'s mean-latency bound at the live rate (GET /functions/:name, sampled during the run) / the measured mean queue + inference (Server-Timing). (!) = see notes.', '');
+  L.push('Columns: goodput = 200 replies within the SLO per second; SLO att. = those over all sent; shed = 503 (admission control, not counted late); late = 200 after the SLO; p50/p99 over 200 replies and timeouts; tput/ceiling = 200 replies/s over the bare-loop ceiling (summed shares with two models); mean batch over distinct batches; J/inf modelled from busy device time (busyWatts/idleWatts of hono.config.ts); peak batch = largest batch input; loop p99 = server event-loop delay p99; main us/call = main-thread CPU of the server per call answered (the whole job); lost = timeouts and failed connections; U / measured = the runtime formula\'s mean-latency bound at the live rate (GET /functions/:name, sampled during the run) / the measured mean queue + inference (Server-Timing). (!) = see notes.', '');
   for (const scenario of [...new Set(data.runs.map((r) => r.scenario))]) {
     L.push(`### ${SCENARIO_TITLES[scenario] ?? scenario}`, '');
     L.push(...runTable(data.runs.filter((r) => r.scenario === scenario), order), '');
@@ -217,10 +223,10 @@ function charts(data: BenchData): Record<string, string> {
       identity: { label: 'offered (all within SLO)', color: '#999999' },
     });
   }
-  const other = data.runs.filter((r) => !r.scenario.startsWith('sweep:'));
+  const other = data.runs.filter((r) => !r.scenario.startsWith('sweep:') && !r.scenario.startsWith('host:'));
   const groups = [...new Set(other.map((r) => `${r.scenario}\n${r.label}`))];
   // Axis labels: scenario, then the load cut at its commas, so six groups stay legible side by side.
-  const shown = groups.map((g) => g.replace(' of C shared', 'C shared').split(', ').join('\n'));
+  const shown = groups.map((g) => g.replace(' of C shared', 'C shared').replace(/C for (\d+ s)/, 'C, $1').split(', ').join('\n'));
   if (groups.length) {
     out['scenarios.svg'] = barChart({
       title: 'SLO attainment per scenario',
@@ -228,7 +234,7 @@ function charts(data: BenchData): Record<string, string> {
       yLabel: 'SLO attainment (%)',
       groups: shown,
       yMax: 100,
-      bars: order.map((peer) => ({
+      bars: order.filter((peer) => other.some((r) => r.peer === peer)).map((peer) => ({
         label: peer,
         color: COLORS[peer] ?? '#333',
         values: groups.map((g) => {

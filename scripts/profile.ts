@@ -1,0 +1,140 @@
+/**
+ * `npm run profile`: where the runtime's main thread spends its time under load.
+ *
+ * Starts the real runtime (`node --cpu-prof runtime/cli/bin.mjs start`, hono.config.ts as shipped) on
+ * 127.0.0.1, drives open-loop Poisson load at one function with the benchmark's load generator and client,
+ * stops the server with SIGTERM so V8 writes its .cpuprofile, then prints the main thread's self time by
+ * category and its top functions, for the load window only.
+ *
+ *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000]
+ *
+ * Without --port (or with 0) the server gets a port that was free a moment before it starts.
+ *
+ * Bounded: at most 20,000 requests/s for at most 60 s, replies awaited 3 s after the last send, the
+ * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
+ */
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeBodies } from '../test/bench/harness/bodies.ts';
+import { quantile } from '../test/bench/harness/figures.ts';
+import { runOpen } from '../test/bench/loadgen.ts';
+import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
+import { ensureModels } from './gen-models.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1500' },
+    seconds: { type: 'string', default: '8' },
+    fn: { type: 'string', default: 'mlp-classify' },
+    port: { type: 'string', default: '0' },
+    'interval-us': { type: 'string', default: '1000' },
+  },
+});
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+let port = Number(values.port);
+const intervalUs = Number(values['interval-us']);
+if (!(rate > 0 && rate <= 20000)) throw new RangeError('--rate must be in (0, 20000]');
+if (!(seconds > 0 && seconds <= 60)) throw new RangeError('--seconds must be in (0, 60]');
+if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError('--port must be a port number (0: a free one)');
+if (!(intervalUs >= 50)) throw new RangeError('--interval-us must be at least 50');
+
+const log = (msg: string) => console.log(`[profile] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let url = '';
+
+/** A port nobody listens on right now (the kernel's pick for port 0, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Now on the monotonic clock V8's profiler stamps samples with, us. */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
+/** An epoch time in ms (performance.timeOrigin + now) on that clock. */
+const epochToMonoUs = (epochMs: number) => monoUs() + (epochMs - (performance.timeOrigin + performance.now())) * 1000;
+
+async function waitReady(child: { exitCode: number | null }, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    if (child.exitCode !== null) throw new Error(`the runtime exited with code ${child.exitCode} before it was ready`);
+    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error(`the runtime was not ready within ${timeoutMs / 1000} s`);
+}
+
+async function main(): Promise<void> {
+  await ensureModels({ log: false });
+  if (port === 0) port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const dir = path.join(root, 'bench-results/tmp/profile', new Date().toISOString().replace(/[:.]/g, '-'));
+  await mkdir(dir, { recursive: true });
+  const logFile = path.join(dir, 'server.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`, 'runtime/cli/bin.mjs', 'start'], {
+    cwd: root,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    log(`runtime pid ${child.pid} on ${url} (log ${path.relative(root, logFile)}); waiting for /readyz`);
+    await waitReady(child, 120000);
+    const info = (await (await fetch(`${url}/functions/${values.fn}`)).json()) as { model?: string; sloMs?: number };
+    if (!info.model) throw new Error(`the runtime does not serve "${values.fn}"`);
+    const bodies = await makeBodies(root, [{ name: values.fn!, model: info.model }]);
+    const leadInMs = 1000;
+    log(`load: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`);
+    const r = await runOpen({ kind: 'open', url, seed: 7, ratePerSec: rate, leadInMs, durationMs: seconds * 1000, drainMs: 3000, maxConnections: 1024, streams: [{ fn: values.fn!, weight: 1, bodies: bodies.get(values.fn!)! }] });
+    const window = { fromUs: epochToMonoUs(r.startEpochMs), toUs: epochToMonoUs(r.startEpochMs + seconds * 1000) };
+    const count = (f: (s: number) => boolean) => r.status.filter(f).length;
+    const lat = Array.from(r.latencyMs).filter((_, i) => r.status[i] === 200);
+    log(`sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`);
+    log('stopping the runtime (SIGTERM) so it writes its profile');
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20000);
+    const code = await exited;
+    clearTimeout(killer);
+    if (code !== 0) throw new Error(`the runtime exited with ${code ?? 'a signal'} (log ${logFile}); no profile to read`);
+
+    // Files are CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+    const main = files.find((f) => f.split('.')[4] === '0');
+    if (!main) throw new Error(`no main-thread profile in ${dir} (found: ${files.join(', ') || 'none'})`);
+    const profile = JSON.parse(await readFile(path.join(dir, main), 'utf8')) as CpuProfile;
+    const summary = summarize(profile, root, window);
+    console.log('');
+    for (const line of formatSummary(summary, 15)) console.log(line);
+    console.log('');
+    log(`main-thread profile: ${path.relative(root, path.join(dir, main))} (open it in Chrome DevTools > Performance, or VS Code)`);
+    if (files.length > 1) log(`other threads' profiles (lanes): ${files.filter((f) => f !== main).length} more in ${path.relative(root, dir)}`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`profile failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
