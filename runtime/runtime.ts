@@ -43,8 +43,6 @@ export interface InvokeOptions {
    * overload costs no body read, no JSON parse. Used instead of `body` when given.
    */
   readBody?: () => Promise<unknown>;
-  /** Where the time of each host stage goes (read and parse are timed by `readBody`'s caller). */
-  stages?: HostStageTotals;
 }
 
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
@@ -221,7 +219,7 @@ export class Runtime {
     const arrivalMs = Math.min(options.arrivalMs ?? started, started);
     const live = this.liveStats(fn.name);
     live.arrival(started);
-    const stages = options.stages ?? this.stages;
+    const stages = this.stages;
     try {
       const sloMs = Math.min(fn.sloMs, options.sloMs ?? Infinity);
       const deadlineMs = arrivalMs + sloMs;

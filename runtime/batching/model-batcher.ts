@@ -88,7 +88,6 @@ export class ModelBatcher {
   readonly #opts: ModelBatcherOptions;
   readonly #clock: Clock;
   readonly #idleWaiters: (() => void)[] = [];
-  #running = 0;
 
   constructor(options: ModelBatcherOptions) {
     this.#opts = options;
@@ -166,7 +165,6 @@ export class ModelBatcher {
     const { model, device, models } = this.#opts;
     const batchId = this.#opts.nextBatchId();
     const dispatchedAt = this.#clock.now();
-    this.#running++;
     let earliest = Infinity;
     for (const it of batch) earliest = Math.min(earliest, it.deadlineMs);
     let hostMs = 0;
@@ -195,7 +193,6 @@ export class ModelBatcher {
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, handoverMs: 0, hostMs, ok: false, errorId, error: message });
       for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
     } finally {
-      this.#running--;
       this.#notifyIfIdle();
     }
   }
@@ -216,22 +213,22 @@ export class ModelBatcher {
   }
 
   #notifyIfIdle(): void {
-    if (this.scheduler.waiting === 0 && this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    if (this.idle) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   /** Resolves when nothing waits and no batch is running. */
   onIdle(): Promise<void> {
-    if (this.scheduler.waiting === 0 && this.#running === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
   /** Batches on the device now. */
   get inFlight(): number {
-    return this.#running;
+    return this.scheduler.inFlight;
   }
 
   /** True when nothing waits and no batch is running. */
   get idle(): boolean {
-    return this.scheduler.waiting === 0 && this.#running === 0;
+    return this.scheduler.waiting === 0 && this.scheduler.inFlight === 0;
   }
 }

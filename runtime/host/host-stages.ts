@@ -1,6 +1,7 @@
 /** The parts of a call's host path, in order. */
 export const hostStages = ['read', 'parse', 'validate', 'pre', 'handover', 'post', 'reply'] as const;
 export type HostStage = (typeof hostStages)[number];
+const index = Object.fromEntries(hostStages.map((s, i) => [s, i])) as Record<HostStage, number>;
 
 /**
  * Event-loop time per stage of the host path, summed over every call: where the loop goes, as a
@@ -11,7 +12,7 @@ export class HostStageTotals {
   readonly #ms = new Float64Array(hostStages.length);
 
   add(stage: HostStage, ms: number): void {
-    this.#ms[hostStages.indexOf(stage)] += ms;
+    this.#ms[index[stage]] += ms;
   }
 
   /** Seconds spent in each stage so far. */

@@ -480,7 +480,7 @@ export function attributedJoulesPerInference(lambda: number, cost: BatchCost, po
   checkPower(power);
   nonNegative("hold", hold);
   const e = expectedBatchSize(lambda, cost, hold);
-  const b = Number.isFinite(e) ? Math.max(1, e) : 1;
-  if (!Number.isFinite(e)) return power.busyWatts * cost.alpha; // saturated: batches are as large as they get
+  if (!Number.isFinite(e)) return power.busyWatts * cost.alpha; // saturated: tau0 is spread over ever larger batches
+  const b = Math.max(1, e);
   return (power.busyWatts * (cost.alpha * b + cost.tau0) + power.idleWatts * hold) / b;
 }

@@ -54,13 +54,14 @@ export class ModelScheduler<T> {
   readonly #queue: ModelQueue<T>;
   /** What recent items saw: the feedback the slo policy checks the formula against. */
   readonly #feedback = new LatencyFeedback();
-  /** Dispatch time and size of each batch on the device, for the device time still owed to it. */
-  readonly #running = new Set<RunningBatch>();
+  /** When each batch on the device was dispatched, for the device time still owed to it. */
+  readonly #running = new Map<readonly Pending<T>[], number>();
   #tightestSloMs = 1000;
-  /** Smoothed host time of a call outside the queue and device (read to hand-over, post and reply), ms. */
-  #hostMs: number | undefined;
-  /** Smoothed post + reply time, ms: kept free after a batch. */
-  #postMs: number | undefined;
+  /** Smoothed host time of a call before its item is queued (read, parse, validate, pre), ms. */
+  #preMs = 0;
+  /** Smoothed host time of a call after its batch (post and reply), ms: kept free before a deadline. */
+  #postMs = 0;
+  #hostTimesSeen = false;
 
   constructor(options: ModelSchedulerOptions<T>) {
     this.#opts = options;
@@ -74,7 +75,7 @@ export class ModelScheduler<T> {
       context: () => this.context(),
       canJoin: options.canJoin,
       dispatch: (batch) => {
-        this.#running.add({ startMs: options.clock.now(), size: batch.length, items: batch });
+        this.#running.set(batch, options.clock.now());
         options.dispatch(batch);
       },
       isExpired: (it, nowMs) => (options.mayExpire?.(it.payload) ?? true) && nowMs + (this.fit.predict(1) ?? 0) + this.#afterBatchMs() > it.deadlineMs,
@@ -103,12 +104,19 @@ export class ModelScheduler<T> {
   }
 
   /**
-   * A served call's host time outside the queue and the device: `hostMs` from the read of its request to
-   * the hand-over of its item plus `postMs` from its batch's end to its reply. Smoothed (EWMA).
+   * A served call's host time outside the queue and the device: `preMs` from the read of its request to
+   * its item being queued, `postMs` from its batch's end to its reply. Smoothed (EWMA).
    */
-  noteHostTime(hostMs: number, postMs: number): void {
-    this.#hostMs = this.#hostMs === undefined ? hostMs : this.#hostMs + 0.05 * (hostMs - this.#hostMs);
-    this.#postMs = this.#postMs === undefined ? postMs : this.#postMs + 0.05 * (postMs - this.#postMs);
+  noteHostTime(preMs: number, postMs: number): void {
+    const w = this.#hostTimesSeen ? 0.05 : 1;
+    this.#preMs += w * (preMs - this.#preMs);
+    this.#postMs += w * (postMs - this.#postMs);
+    this.#hostTimesSeen = true;
+  }
+
+  /** The call's own host time, both visits, ms. */
+  #hostMs(): number {
+    return this.#preMs + this.#postMs;
   }
 
   /**
@@ -117,7 +125,7 @@ export class ModelScheduler<T> {
    */
   objectiveMs(): number {
     const host = this.#opts.host();
-    return Math.max(0, this.#tightestSloMs * this.#opts.meanObjectiveFraction - (this.#hostMs ?? 0) - host.lagMs);
+    return Math.max(0, this.#tightestSloMs * this.#opts.meanObjectiveFraction - this.#hostMs() - host.lagMs);
   }
 
   /**
@@ -126,7 +134,7 @@ export class ModelScheduler<T> {
    * call after a single 30 ms pause look late twice over.
    */
   #afterBatchMs(): number {
-    return this.#postMs ?? 0;
+    return this.#postMs;
   }
 
   /** What the policy sees now. */
@@ -150,7 +158,7 @@ export class ModelScheduler<T> {
   runningRemainingMs(): number {
     const now = this.#opts.clock.now();
     let owed = 0;
-    for (const r of this.#running) owed += Math.max(0, (this.fit.predict(r.size) ?? 0) - (now - r.startMs));
+    for (const [batch, startMs] of this.#running) owed += Math.max(0, (this.fit.predict(batch.length) ?? 0) - (now - startMs));
     return owed;
   }
 
@@ -175,9 +183,8 @@ export class ModelScheduler<T> {
    */
   admit(deadlineMs: number, stage: 'door' | 'queued', sloMs: number): AdmissionDecision {
     const nowMs = this.#opts.clock.now();
-    const ctx = this.context();
     const host = this.#opts.host();
-    const before = stage === 'door' ? Math.max(0, (this.#hostMs ?? 0) - (this.#postMs ?? 0)) : 0;
+    const f = this.fit.get();
     return admit({
       nowMs,
       deadlineMs,
@@ -185,15 +192,16 @@ export class ModelScheduler<T> {
       runningRemainingMs: this.runningRemainingMs(),
       maxBatch: this.#opts.maxBatch,
       lanes: this.#opts.lanes,
-      predictMs: ctx.predictMs,
-      cost: ctx.cost && { alpha: ctx.cost.alphaMs / 1000, tau0: ctx.cost.tau0Ms / 1000 },
-      ratePerSec: ctx.ratePerSec,
+      predictMs: (b) => this.fit.predict(b),
+      cost: f && { alpha: f.alphaMs / 1000, tau0: f.tau0Ms / 1000 },
+      ratePerSec: this.rate.perSecond(nowMs),
       // The mean check judges the whole path against the whole objective: the device's share of it moves
       // with the loop's lag, and comparing against that share would shed on every lag spike.
       objectiveMs: this.#tightestSloMs * this.#opts.meanObjectiveFraction,
-      hostMeanMs: (this.#hostMs ?? 0) + host.lagMs,
+      hostMeanMs: this.#hostMs() + host.lagMs,
       overloadFactor: this.#opts.overloadFactor,
-      extraMs: before + (this.#postMs ?? 0),
+      // At the door the call still needs all of its host time; once its item is queued, only its post.
+      extraMs: (stage === 'door' ? this.#preMs : 0) + this.#postMs,
       ...(stage === 'door' ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) } : {}),
     });
   }
@@ -226,12 +234,7 @@ export class ModelScheduler<T> {
   }
 
   #complete(batch: readonly Pending<T>[]): void {
-    for (const r of this.#running) {
-      if (r.items === batch) {
-        this.#running.delete(r);
-        break;
-      }
-    }
+    this.#running.delete(batch);
     this.#queue.complete();
   }
 
@@ -243,9 +246,3 @@ export class ModelScheduler<T> {
 
 /** The smallest lag budget at the door, ms: below this, lag is timer noise, not a backlog. */
 export const minLagBudgetMs = 2;
-
-interface RunningBatch {
-  readonly startMs: number;
-  readonly size: number;
-  readonly items: readonly unknown[];
-}

@@ -1,5 +1,6 @@
 import type { PowerModel } from './formula.ts';
 import { ModelScheduler } from './model-scheduler.ts';
+import { RateMeter } from './rate.ts';
 import type { BatchPolicy, HostView, Pending } from './types.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
@@ -187,8 +188,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const sloOf = (i: number) => (typeof sloMs === 'number' ? sloMs : sloMs[i]);
 
   // The host stage: a FIFO server in virtual time. `lagMs` is the wait of the job it took last.
-  const host = { lagMs: 0, busy: false, perCallMs: hostCost ? hostCost.preMs + hostCost.postMs : 0, ratePerSec: 0 };
-  const hostView = (): HostView => ({ lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: 0, ratePerSec: host.ratePerSec });
+  const host = { lagMs: 0, busy: false, perCallMs: hostCost ? hostCost.preMs + hostCost.postMs : 0 };
+  // The loop's own rate meter, as the runtime's host monitor keeps one.
+  const loopRate = new RateMeter();
+  const hostView = (): HostView => ({ lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: 0, ratePerSec: loopRate.perSecond(clock.now()) });
   type Job = { enqueuedMs: number; run(): number };
   const jobs: Job[] = [];
   let jobHead = 0;
@@ -279,15 +282,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let busyMs = 0;
   let maxBatchSeen = 0;
   let lastEndMs = 0;
-  const arrivalRate = { lastMs: 0, value: 0 };
 
   for (let i = 0; i < n; i++) {
     const arrivalMs = arrivalsMs[i];
     clock.advanceTo(arrivalMs);
-    // The loop's own rate meter, as the runtime's host monitor keeps it (1 s time constant).
-    arrivalRate.value = arrivalRate.value * Math.exp(-(arrivalMs - arrivalRate.lastMs) / 1000) + 1;
-    arrivalRate.lastMs = arrivalMs;
-    host.ratePerSec = arrivalRate.value;
+    loopRate.record(arrivalMs);
     const slo = sloOf(i);
     const item: Pending<number> = { payload: i, arrivalMs, deadlineMs: arrivalMs + slo };
     onHost(() => {
