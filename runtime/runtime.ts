@@ -15,6 +15,7 @@ import { LiveStats } from './metrics/live-stats.ts';
 import { RuntimeMetrics } from './metrics/prometheus.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { randomUUID } from 'node:crypto';
+import type { AdmissionDecision } from './scheduler/admission.ts';
 
 /** The answer to one invocation, with the facts the HTTP edge reports in headers. */
 export interface InvokeResult {
@@ -43,6 +44,20 @@ export interface InvokeOptions {
    * overload costs no body read, no JSON parse. Used instead of `body` when given.
    */
   readBody?: () => Promise<unknown>;
+}
+
+/** A call admitted at the door (by {@link Runtime.admit}), ready to {@link Runtime.run}. */
+export interface AdmittedCall {
+  readonly fn: LoadedFunction;
+  /** When the call reached the server (ms, `performance.now()` scale); its deadline counts from here. */
+  readonly arrivalMs: number;
+  /** When the runtime first saw it. */
+  readonly startedMs: number;
+  /** The SLO in force for this call (the function's, or tighter from the request). */
+  readonly sloMs: number;
+  readonly deadlineMs: number;
+  /** Whether it may be answered 503 instead of late (admission control on, not `serve-late`). */
+  readonly shed: boolean;
 }
 
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
@@ -208,23 +223,41 @@ export class Runtime {
 
   /**
    * Runs one invocation: admit at the door, read the body, validate, pre, admit again, queue, batch, post.
-   * Errors are {@link EdgebatchError}s; every outcome is counted once, here.
+   * Errors are {@link EdgebatchError}s; every outcome is counted once.
    */
   async invoke(name: string, body: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const call = this.admit(name, options.arrivalMs, options.sloMs);
+    if (call instanceof Error) throw call;
+    return this.run(call, body, options);
+  }
+
+  /**
+   * The door: the checks a call passes before its body is read (the runtime is serving, the function
+   * exists, its model is up, its queue has room, and with admission control the call can still finish by
+   * its deadline through the host stage and the device). Returns the admitted call, or the error to answer
+   * with (not thrown: under overload most calls end here, and a refusal must cost the loop next to
+   * nothing). A refusal is counted here.
+   */
+  admit(name: string, arrivalMs?: number, sloMs?: number): AdmittedCall | EdgebatchError {
     const fn = this.functions.get(name);
-    if (!fn) throw new NotFoundError('function', name);
+    if (!fn) return new NotFoundError('function', name);
+    const startedMs = performance.now();
+    this.liveStats(fn.name).arrival(startedMs);
+    const slo = Math.min(fn.sloMs, sloMs ?? Infinity);
+    const arrival = Math.min(arrivalMs ?? startedMs, startedMs);
+    const call: AdmittedCall = { fn, arrivalMs: arrival, startedMs, sloMs: slo, deadlineMs: arrival + slo, shed: this.#sheds(fn) };
+    const refusal = this.#refusalAtDoor(call);
+    if (refusal) this.#countFailure(fn, refusal);
+    return refusal ?? call;
+  }
+
+  /** Runs a call {@link admit} let in: reads its body (if `options.readBody`), validates, pre, queue, batch, post. */
+  async run(call: AdmittedCall, body: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const { fn, arrivalMs, startedMs, sloMs, deadlineMs, shed } = call;
     const model = fn.definition.model;
-    const series = this.metrics.series(fn.name, model);
-    const started = performance.now();
-    const arrivalMs = Math.min(options.arrivalMs ?? started, started);
-    const live = this.liveStats(fn.name);
-    live.arrival(started);
+    const batcher = this.batchers.get(model)!;
     const stages = this.stages;
     try {
-      const sloMs = Math.min(fn.sloMs, options.sloMs ?? Infinity);
-      const deadlineMs = arrivalMs + sloMs;
-      const batcher = this.#admitAtDoor(fn, deadlineMs, sloMs);
-      const shed = this.#sheds(fn);
       if (options.readBody) body = await options.readBody();
       let t = performance.now();
       const input = await validateInput(fn, body);
@@ -232,7 +265,7 @@ export class Runtime {
       const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
       const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
       t = lap(stages, 'pre', t);
-      const preMs = t - started;
+      const preMs = t - startedMs;
       if (shed) this.#refuse(fn, sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
       const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
       const batch = await batcher.submit(feeds, fn.name, arrivalMs, deadlineMs, cancel, shed);
@@ -249,20 +282,28 @@ export class Runtime {
       stages.add('post', done - postStart);
       const totalMs = done - arrivalMs;
       batcher.scheduler.noteHostTime(preMs, done - batch.finishedAtMs);
+      const series = this.metrics.series(fn.name, model);
       series.outcome.ok.inc();
       series.latency.observe(totalMs);
       series.queueTime.observe(batch.queueMs);
-      live.record(totalMs, batch.batchSize, totalMs <= sloMs);
+      this.liveStats(fn.name).record(totalMs, batch.batchSize, totalMs <= sloMs);
       return { result, fn, batch, preMs, postMs: done - postStart, totalMs };
     } catch (err) {
-      const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
-      series.outcome[outcome].inc();
-      if (outcome === 'shed') {
-        series.shed.inc();
-        live.shed();
-      } else if (outcome === 'failed') live.failed();
+      this.#countFailure(fn, err);
       throw err;
     }
+  }
+
+  /** Counts a call that ended without a result, once, by what ended it. */
+  #countFailure(fn: LoadedFunction, err: unknown): void {
+    const series = this.metrics.series(fn.name, fn.definition.model);
+    const live = this.liveStats(fn.name);
+    const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
+    series.outcome[outcome].inc();
+    if (outcome === 'shed') {
+      series.shed.inc();
+      live.shed();
+    } else if (outcome === 'failed') live.failed();
   }
 
   /** Whether a function's calls may be answered 503 instead of late. */
@@ -270,26 +311,24 @@ export class Runtime {
     return this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
   }
 
-  /**
-   * The checks a call passes before its body is read: the runtime is serving, the model is up, its queue
-   * has room, and (with admission control) the call can still finish by its deadline through the host
-   * stage and the device. A call refused here costs the loop almost nothing.
-   */
-  #admitAtDoor(fn: LoadedFunction, deadlineMs: number, sloMs: number): ModelBatcher {
-    if (!this.#accepting) throw new OverloadedError('the runtime is shutting down', 1);
+  /** Why a call is refused at the door, or undefined when it may come in. */
+  #refusalAtDoor(call: AdmittedCall): EdgebatchError | undefined {
+    if (!this.#accepting) return new OverloadedError('the runtime is shutting down', 1);
+    const { fn, sloMs, deadlineMs } = call;
     const model = fn.definition.model;
     const status = this.modelStatus.get(model);
-    if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
+    if (status?.state === 'failed') return new ModelUnavailableError(model, status.error);
     const batcher = this.batchers.get(model)!;
     if (batcher.waiting >= this.config.limits.queueLength) {
-      throw new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
+      return new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
     }
-    if (this.#sheds(fn)) this.#refuse(fn, sloMs, batcher.scheduler.admit(deadlineMs, 'door', sloMs));
-    return batcher;
+    if (!call.shed) return undefined;
+    const decision = batcher.scheduler.admit(deadlineMs, 'door', sloMs);
+    return decision.admit ? undefined : overloaded(fn, sloMs, decision);
   }
 
-  #refuse(fn: LoadedFunction, sloMs: number, decision: ReturnType<ModelBatcher['scheduler']['admit']>): void {
-    if (!decision.admit) throw new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
+  #refuse(fn: LoadedFunction, sloMs: number, decision: AdmissionDecision): void {
+    if (!decision.admit) throw overloaded(fn, sloMs, decision);
   }
 
   #onBatch(b: BatchRecord): void {
@@ -311,6 +350,11 @@ export class Runtime {
     this.host.stop();
     await this.device.close();
   }
+}
+
+/** The 503 of a call its model's scheduler refused. */
+function overloaded(fn: LoadedFunction, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError {
+  return new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
 }
 
 /** Adds the time since `since` to a stage and returns now. */

@@ -5,6 +5,7 @@ import { resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts
 import { createLogger, type Logger } from './logger.ts';
 import { Runtime } from './runtime.ts';
 import { createApp } from './server/app.ts';
+import { FrontDoor } from './server/front-door.ts';
 import { InFlight } from './server/in-flight.ts';
 import { listen, type Listening } from './server/listen.ts';
 import type { Hono } from 'hono';
@@ -40,9 +41,10 @@ export interface Serving {
 export async function serve(config: ResolvedConfig, log: Logger = createLogger(config.logLevel)): Promise<Serving> {
   const runtime = new Runtime(config, log);
   const inFlight = new InFlight();
-  const app = createApp(runtime, inFlight);
+  const door = new FrontDoor(runtime, inFlight);
+  const app = createApp(runtime, inFlight, door);
   await runtime.start();
-  const listening = await listen(app, config.host, config.port);
+  const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res));
   log.info({ url: listening.url, functions: runtime.functions.list().map((f) => f.name), device: config.device }, 'edgebatch listening');
   let stopping: Promise<void> | undefined;
   return {

@@ -10,9 +10,20 @@ const index = Object.fromEntries(hostStages.map((s, i) => [s, i])) as Record<Hos
  */
 export class HostStageTotals {
   readonly #ms = new Float64Array(hostStages.length);
+  readonly #n = new Float64Array(hostStages.length);
 
+  /** One pass through a stage (one call, or one batch for `handover`) took `ms`. */
   add(stage: HostStage, ms: number): void {
-    this.#ms[index[stage]] += ms;
+    const i = index[stage];
+    this.#ms[i] += ms;
+    this.#n[i]++;
+  }
+
+  /** Passes through each stage so far: a call refused at the door never reaches `read`. */
+  counts(): Record<HostStage, number> {
+    const out = {} as Record<HostStage, number>;
+    hostStages.forEach((s, i) => (out[s] = this.#n[i]));
+    return out;
   }
 
   /** Seconds spent in each stage so far. */

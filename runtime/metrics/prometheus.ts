@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HostMonitor } from '../host/host-monitor.ts';
 import { mainThreadCpuSeconds } from '../host/main-thread-cpu.ts';
-import { hostStages, type HostStageTotals } from '../host/host-stages.ts';
+import { hostStages, type HostStage, type HostStageTotals } from '../host/host-stages.ts';
 
 /** How a call ended, as `edgebatch_requests_total{outcome}` counts it. */
 export type Outcome = 'ok' | 'bad_input' | 'shed' | 'failed' | 'cancelled';
@@ -50,17 +50,22 @@ export class RuntimeMetrics {
         if (s !== null) this.set(s);
       },
     });
-    new Counter({
-      name: 'edgebatch_host_stage_seconds_total',
-      help: 'Event-loop time per stage of the host path, summed over calls, seconds.',
-      labelNames: ['stage'],
-      registers,
-      collect() {
-        this.reset();
-        const s = stages.seconds();
-        for (const stage of hostStages) this.inc({ stage }, s[stage]);
-      },
-    });
+    // Per stage of the host path, read from the totals at scrape time: seconds, and passes (calls; batches
+    // for handover), whose ratio is the mean time of one pass.
+    const perStage = (name: string, help: string, read: () => Record<HostStage, number>) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['stage'],
+        registers,
+        collect() {
+          this.reset();
+          const v = read();
+          for (const stage of hostStages) this.inc({ stage }, v[stage]);
+        },
+      });
+    perStage('edgebatch_host_stage_seconds_total', 'Event-loop time per stage of the host path, summed over calls, seconds.', () => stages.seconds());
+    perStage('edgebatch_host_stage_passes_total', 'Passes through each stage of the host path (calls; batches for handover).', () => stages.counts());
     new Gauge({
       name: 'edgebatch_event_loop_lag_ms',
       help: 'How late a 10 ms timer fires now (what a request waits for the loop), ms.',

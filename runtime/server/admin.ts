@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BadInputError, PayloadTooLargeError } from '../errors.ts';
 import { Deployer } from '../functions/deployer.ts';
 import type { Runtime } from '../runtime.ts';
+import type { ArrivalVariables } from './arrival.ts';
 
 const rollbackBody = z.object({ version: z.string().regex(/^[0-9a-f]{12}$/).optional() }).strict();
 
@@ -12,9 +13,9 @@ const rollbackBody = z.object({ version: z.string().regex(/^[0-9a-f]{12}$/).opti
  * The admin API behind `edgebatch deploy / rollback / list`: mounted at /admin only when a token is
  * configured. hono's bearerAuth compares tokens in constant time.
  */
-export function adminRoutes(rt: Runtime, token: string): Hono {
+export function adminRoutes(rt: Runtime, token: string): Hono<{ Variables: ArrivalVariables }> {
   const deployer = new Deployer(rt);
-  const app = new Hono();
+  const app = new Hono<{ Variables: ArrivalVariables }>();
   // A refused upload's body is never read, so the connection is closed rather than reused mid-body.
   const unauthorized = (c: Context) =>
     c.json({ error: { code: 'unauthorized', message: 'a valid bearer token is required' } }, 401, { connection: 'close', 'www-authenticate': 'Bearer realm="edgebatch admin"' });

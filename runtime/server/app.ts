@@ -1,46 +1,31 @@
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
-import { setMetric, timing } from 'hono/timing';
 import { BadInputError, NotFoundError } from '../errors.ts';
 import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
+import { arrival, type ArrivalVariables } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
+import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
 import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
 
-/** What the app's context carries: Node's request objects (from @hono/node-server) and the arrival time. */
-export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: { arrivalMs: number } };
+/** What the app's context carries: Node's request objects (from @hono/node-server), the arrival time and the request id. */
+export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: ArrivalVariables };
 
-/** Reads a request's optional `x-slo-ms` header: it may tighten a function's SLO for this call. */
-function sloHeader(value: string | string[] | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Number(value);
-  if (!Number.isFinite(ms) || ms <= 0) throw new BadInputError('bad_request', `x-slo-ms must be a positive number of ms, got "${value}"`);
-  return ms;
+/** `Server-Timing` of a served call: the host and device parts of its latency, ms. */
+function serverTiming(preMs: number, queueMs: number, inferenceMs: number, postMs: number, totalMs: number): string {
+  return `pre;dur=${preMs.toFixed(2)}, queue;dur=${queueMs.toFixed(2)}, inference;dur=${inferenceMs.toFixed(2)}, post;dur=${postMs.toFixed(2)}, total;dur=${totalMs.toFixed(2)}`;
 }
 
 /**
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
- * can also call `app.request()`.
+ * can also call `app.request()`. `door` is the front door that admitted (or refused) invocations before
+ * Hono saw them; without one the invoke route admits calls itself.
  */
-export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> {
+export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDoor): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  // The host stage: a call's arrival is when its request reached the loop, less the loop's current lag
-  // (what it waited to be read); its deadline counts from there. Every answered call counts toward the
-  // loop's cost per call.
-  app.use(async (c, next) => {
-    const now = performance.now();
-    c.set('arrivalMs', now - rt.host.view().lagMs);
-    rt.host.arrival(now);
-    try {
-      await next();
-    } finally {
-      rt.host.answered();
-    }
-  });
+  app.use(arrival(rt.host));
   app.use(inFlight.middleware());
-  app.use(requestId());
   app.onError((err, c) => errorReply(c, err, rt.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -64,47 +49,49 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
   });
 
   const bodyBytes = rt.config.limits.bodyBytes;
-  app.post('/functions/:name', timing({ total: true }), async (c) => {
+  // The hot path. Every reply header goes in one plain object: @hono/node-server writes that straight to
+  // Node's response, where `c.header()` or Hono's timing middleware would build WHATWG Headers per call.
+  app.post('/functions/:name', async (c) => {
     const { incoming, outgoing } = c.env ?? {};
-    const stages = rt.stages;
-    // Read and parse only once the call is admitted at the door: a shed call costs no body read or parse.
-    const readJson = async () => {
-      let t = performance.now();
-      const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
-      stages.add('read', performance.now() - t);
-      t = performance.now();
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (err) {
-        throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
-      } finally {
-        stages.add('parse', performance.now() - t);
+    let call = door?.take(incoming);
+    if (!call) {
+      const slo = requestSlo(incoming ? incoming.headers['x-slo-ms'] : c.req.header('x-slo-ms'));
+      if (slo instanceof BadInputError) throw slo;
+      const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), slo);
+      if (admitted instanceof Error) {
+        // Refused before its body was read: let the bytes flow past unparsed, so the connection's next
+        // request is read without delay and the connection stays open.
+        if (incoming && !incoming.readableEnded) incoming.resume();
+        throw admitted;
       }
-    };
-    let bodyRead = false;
-    const r = await rt
-      .invoke(c.req.param('name'), undefined, {
-        arrivalMs: c.get('arrivalMs'),
-        sloMs: sloHeader(incoming ? incoming.headers['x-slo-ms'] : c.req.header('x-slo-ms')),
-        cancel: outgoing && cancellationOf(outgoing),
-        signal: outgoing ? undefined : c.req.raw.signal,
-        readBody: () => ((bodyRead = true), readJson()),
-      })
-      .catch((err: unknown) => {
-        // Refused before its body was read: let the bytes flow past unparsed at once, so the connection's
-        // next request is read without delay and the connection stays open.
-        if (!bodyRead && incoming && !incoming.readableEnded) incoming.resume();
-        throw err;
-      });
+      call = admitted;
+    }
+    const stages = rt.stages;
+    const r = await rt.run(call, undefined, {
+      cancel: outgoing && cancellationOf(outgoing),
+      signal: outgoing ? undefined : c.req.raw.signal,
+      // Read and parse only once the call is admitted: a shed call costs no body read or parse.
+      readBody: async () => {
+        let t = performance.now();
+        const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
+        stages.add('read', performance.now() - t);
+        t = performance.now();
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (err) {
+          throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
+        } finally {
+          stages.add('parse', performance.now() - t);
+        }
+      },
+    });
     const t = performance.now();
-    setMetric(c, 'pre', r.preMs);
-    setMetric(c, 'queue', r.batch.queueMs);
-    setMetric(c, 'inference', r.batch.inferenceMs);
-    setMetric(c, 'post', r.postMs);
-    c.header('x-batch-id', String(r.batch.batchId));
-    c.header('x-batch-size', String(r.batch.batchSize));
-    c.header('x-function-version', r.fn.version);
-    const res = c.json(r.result as object);
+    const res = c.json(r.result as object, 200, {
+      'x-batch-id': String(r.batch.batchId),
+      'x-batch-size': String(r.batch.batchSize),
+      'x-function-version': r.fn.version,
+      'server-timing': serverTiming(r.preMs, r.batch.queueMs, r.batch.inferenceMs, r.postMs, t - call.arrivalMs),
+    });
     stages.add('reply', performance.now() - t);
     return res;
   });

@@ -1,5 +1,5 @@
-import { createAdaptorServer, type ServerType } from '@hono/node-server';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener, type ServerType } from '@hono/node-server';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Hono } from 'hono';
 
@@ -28,8 +28,14 @@ interface SocketState {
 /** Connections the kernel may queue before the server accepts them (capped by net.core.somaxconn). */
 const acceptBacklog = 4096;
 
-/** Binds the app to host:port (port 0 picks a free one). The only file that opens a socket. */
-export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number): Promise<Listening> {
+/** Answers a request before the app sees it (returns true), or lets it through (false). */
+export type Screen = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * Binds the app to host:port (port 0 picks a free one), through @hono/node-server's request listener, with
+ * `screen` (the front door) in front of it. The only file that opens a socket.
+ */
+export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number, screen?: Screen): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const sockets = new Map<Socket, SocketState>();
     let closing = false;
@@ -37,7 +43,14 @@ export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: n
     const closeIfIdle = (s: Socket, st: SocketState) => {
       if (closing && st.active === 0 && st.requests > 0) s.destroySoon();
     };
-    const server = createAdaptorServer({ fetch: app.fetch });
+    const toApp = getRequestListener(app.fetch);
+    const server: ServerType = createServer(
+      screen
+        ? (req, res) => {
+            if (!screen(req, res)) void toApp(req, res);
+          }
+        : toApp,
+    );
     // A burst of new connections (clients opening more while replies are slow) overflowed Node's default
     // accept queue of 511; a dropped SYN is retried by the client after a second, far past any SLO.
     server.listen({ host, port, backlog: acceptBacklog }, () => {
