@@ -118,6 +118,8 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
     sloMs: fn.sloMs,
     status: functionStatus(rt, fn),
     version: fn.version,
+    /** Where it came from: a file of the functions folder, or a deploy (which takes precedence). */
+    origin: rt.versions.holds(fn.file) ? 'deploy' : 'file',
     ...(fn.definition.description ? { description: fn.definition.description } : {}),
     ...(f && !f.feasible ? { warning: f.reason } : {}),
   };

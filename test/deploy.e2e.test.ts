@@ -108,7 +108,8 @@ describe('deploy, change, roll back, restart', () => {
 
 describe('refused uploads keep the old version serving', () => {
   const cases: [string, string, RegExp][] = [
-    ['syntax error', 'export default { model: "tiny", slo: "1s",, }', /cannot be imported/],
+    // The compiler's message: the file the user knows (not a path under .edgebatch/), line:column, the line.
+    ['syntax error', 'export default { model: "tiny", slo: "1s",, }', /Expected identifier but found ","\s+greet\.ts:1:42:\s+1 │ export default \{ model: "tiny", slo: "1s",, \}/],
     ['unknown model', handler(9).replace("model: 'tiny'", "model: 'gpt-17'"), /model "gpt-17" is not in hono.config.ts/],
     ['bad SLO', handler(9).replace("slo: '200ms'", "slo: 'whenever'"), /slo.*"whenever"/],
     ['SLO no device could meet', handler(9).replace("slo: '200ms'", 'slo: 0.001'), /cannot be met|below|zero load/i],

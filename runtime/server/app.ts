@@ -20,6 +20,9 @@ function sloHeader(value: string | string[] | undefined): number | undefined {
   return ms;
 }
 
+const adminOffMessage =
+  'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
+
 /**
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
  * can also call `app.request()`.
@@ -55,6 +58,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
   });
 
   if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
+  // Without a token there is no admin API; say so rather than answer a bare "no route".
+  else app.all('/admin/*', (c) => c.json({ error: { code: 'admin_off', message: adminOffMessage } }, 404));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {
