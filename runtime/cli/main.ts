@@ -186,6 +186,8 @@ async function serveUntilSignal(values: Values, dev: boolean): Promise<number> {
   const env = { ...process.env, ...(port ? { PORT: port } : {}), ...(host ? { HOST: host } : {}) };
   const serving = await serve(await loadConfig(values.config as string | undefined, {}, env));
   const stopWatching = dev ? await watchFunctions(serving.runtime, serving.runtime.config.functionsDir) : undefined;
+  // Saves before this line are not seen: say when they are.
+  if (dev) serving.runtime.log.info({ dir: serving.runtime.config.functionsDir }, 'watching for saved handler files');
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       serving.runtime.log.info({ signal }, 'stopping: answering what was accepted');
