@@ -103,8 +103,8 @@ export function refreshModelGauges(rt: Runtime): void {
     const o = outlook(rt, name);
     if (!o) continue;
     const bound = meanLatencyBoundWithHold(o.rate, o.cost, o.hold);
-    if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound * 1000);
-    rt.metrics.hold.set({ model: name }, o.hold * 1000);
+    if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound);
+    rt.metrics.hold.set({ model: name }, o.hold);
   }
 }
 

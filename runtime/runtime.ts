@@ -232,7 +232,10 @@ export class Runtime {
    */
   async invoke(name: string, body: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const fn = this.functions.get(name);
-    if (!fn) throw new NotFoundError('function', name);
+    if (!fn) {
+      this.metrics.unknownFunction.inc();
+      throw new NotFoundError('function', name);
+    }
     const model = fn.definition.model;
     const series = this.metrics.series(fn.name, model);
     const started = performance.now();
@@ -262,7 +265,8 @@ export class Runtime {
         result = await fn.definition.post({ output: Object.values(batch.outputs)[0], outputs: batch.outputs }, input as never);
       } catch (err) {
         const errorId = randomUUID();
-        this.log.error({ function: fn.name, model, errorId, err: (err as Error).message }, 'post() failed');
+        // pino's err serializer keeps the stack: where in post() it failed.
+        this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');
         throw new RunFailedError(`"${fn.name}" post() failed: ${(err as Error).message}`, errorId, err);
       }
       const done = performance.now();
@@ -315,7 +319,7 @@ export class Runtime {
   #onBatch(b: BatchRecord): void {
     this.stages.add('handover', b.hostMs);
     this.metrics.batchSize.observe({ model: b.model }, b.size);
-    if (b.ok) this.metrics.batchRunTime.observe({ model: b.model }, b.runMs);
+    if (b.ok) this.metrics.batchRunTime.observe({ model: b.model }, b.runMs / 1000);
     else this.log.error({ model: b.model, batchId: b.batchId, size: b.size, errorId: b.errorId, err: b.error }, 'batch failed');
   }
 

@@ -39,11 +39,11 @@ describe('what GET /functions/:name reports', () => {
   test('/metrics exports requests by outcome, latency, batch sizes, shed count, live rate and the predicted bound', async () => {
     const text = await (await fetch(`${s.url}/metrics`)).text();
     assert.match(text, /edgebatch_requests_total\{function="mlp-classify",model="mlp",outcome="ok"\} \d+/);
-    assert.match(text, /edgebatch_latency_ms_bucket\{le="50",function="mlp-classify",model="mlp"\} \d+/);
-    assert.match(text, /edgebatch_queue_ms_count\{function="mlp-classify",model="mlp"\} \d+/);
+    assert.match(text, /edgebatch_request_duration_seconds_bucket\{le="0.05",function="mlp-classify",model="mlp"\} \d+/);
+    assert.match(text, /edgebatch_queue_duration_seconds_count\{function="mlp-classify",model="mlp"\} \d+/);
     assert.match(text, /edgebatch_batch_size_count\{model="mlp"\} \d+/);
     assert.match(text, /edgebatch_arrival_rate_per_sec\{model="mlp"\} [\d.e+-]+/);
-    assert.match(text, /edgebatch_predicted_mean_latency_bound_ms\{model="mlp"\} [\d.e+-]+/);
+    assert.match(text, /edgebatch_predicted_mean_latency_bound_seconds\{model="mlp"\} [\d.e+-]+/);
     assert.match(text, /# TYPE edgebatch_shed_total counter/);
     assert.match(text, /edgebatch_process_nodejs_eventloop_lag_p99_seconds/);
   });
