@@ -103,8 +103,8 @@ export function refreshModelGauges(rt: Runtime): void {
     const o = outlook(rt, name);
     if (!o) continue;
     const bound = meanLatencyBoundWithHold(o.rate, o.cost, o.hold);
-    if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound * 1000);
-    rt.metrics.hold.set({ model: name }, o.hold * 1000);
+    if (Number.isFinite(bound)) rt.metrics.predictedBound.set({ model: name }, bound);
+    rt.metrics.hold.set({ model: name }, o.hold);
   }
 }
 
@@ -118,6 +118,8 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
     sloMs: fn.sloMs,
     status: functionStatus(rt, fn),
     version: fn.version,
+    /** Where it came from: a file of the functions folder, or a deploy (which takes precedence). */
+    origin: rt.versions.holds(fn.file) ? 'deploy' : 'file',
     ...(fn.definition.description ? { description: fn.definition.description } : {}),
     ...(f && !f.feasible ? { warning: f.reason } : {}),
   };

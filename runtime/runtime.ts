@@ -1,7 +1,8 @@
 import type { ResolvedConfig } from './config.ts';
 import { CancelledError, EdgebatchError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
 import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation } from './batching/model-batcher.ts';
-import { loadFunctionFile, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
+import { checkFunction } from './functions/checks.ts';
+import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { VersionStore } from './functions/version-store.ts';
@@ -129,10 +130,14 @@ export class Runtime {
         }
       }),
     );
-    for (const file of await scanFunctions(this.config.functionsDir)) await this.loadFile(file);
     // Deployed versions outlive restarts and take precedence over a file of the same name.
-    for (const d of await this.versions.deployed()) await this.loadFile(d.file, d.name);
-    for (const name of this.batchers.keys()) await this.warmUp(name);
+    const deployed = await this.versions.deployed();
+    for (const file of await scanFunctions(this.config.functionsDir)) {
+      if (!deployed.some((d) => d.name === functionNameOf(file))) await this.loadFile(file);
+    }
+    for (const d of deployed) await this.loadFile(d.file, d.name);
+    // The checks warmed up every model a function uses; a model whose probe failed tries once more.
+    for (const [name, batcher] of this.batchers) if (!batcher.scheduler.fit.get()) await this.warmUp(name);
   }
 
   /** True once every model is loaded. */
@@ -140,9 +145,24 @@ export class Runtime {
     return [...this.modelStatus.values()].every((s) => s.state === 'ready');
   }
 
-  /** Imports and checks a handler file without serving it. */
+  /** Imports a handler file and runs every check on it (functions/checks.ts) without serving it. */
   check(file: string, name?: string): Promise<LoadResult> {
-    return loadFunctionFile(file, (m) => this.models.has(m), name);
+    return checkFunction(
+      {
+        knownModel: (m) => this.models.has(m),
+        modelFailure: (m) => {
+          const s = this.modelStatus.get(m);
+          return s?.state === 'failed' ? s.error : undefined;
+        },
+        tryExample: (fn) => this.tryExample(fn),
+        ensureFit: async (fn) => {
+          if (!this.batchers.get(fn.definition.model)?.scheduler.fit.get()) await this.warmUp(fn.definition.model, fn);
+        },
+        feasibility: (fn) => feasibility(this, fn),
+      },
+      file,
+      name,
+    );
   }
 
   /** Serves `fn` from now on (an atomic swap); calls in flight finish on the version they started on. */
@@ -240,7 +260,10 @@ export class Runtime {
    */
   admit(name: string, arrivalMs?: number, sloMs?: number): AdmittedCall | EdgebatchError {
     const fn = this.functions.get(name);
-    if (!fn) return new NotFoundError('function', name);
+    if (!fn) {
+      this.metrics.unknownFunction.inc();
+      return new NotFoundError('function', name);
+    }
     const startedMs = performance.now();
     this.liveStats(fn.name).arrival(startedMs);
     const slo = Math.min(fn.sloMs, sloMs ?? Infinity);
@@ -275,7 +298,8 @@ export class Runtime {
         result = await fn.definition.post({ output: Object.values(batch.outputs)[0], outputs: batch.outputs }, input as never);
       } catch (err) {
         const errorId = randomUUID();
-        this.log.error({ function: fn.name, model, errorId, err: (err as Error).message }, 'post() failed');
+        // pino's err serializer keeps the stack: where in post() it failed.
+        this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');
         throw new RunFailedError(`"${fn.name}" post() failed: ${(err as Error).message}`, errorId, err);
       }
       const done = performance.now();
@@ -334,7 +358,7 @@ export class Runtime {
   #onBatch(b: BatchRecord): void {
     this.stages.add('handover', b.hostMs);
     this.metrics.batchSize.observe({ model: b.model }, b.size);
-    if (b.ok) this.metrics.batchRunTime.observe({ model: b.model }, b.runMs);
+    if (b.ok) this.metrics.batchRunTime.observe({ model: b.model }, b.runMs / 1000);
     else this.log.error({ model: b.model, batchId: b.batchId, size: b.size, errorId: b.errorId, err: b.error }, 'batch failed');
   }
 

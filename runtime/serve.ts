@@ -45,7 +45,17 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   const app = createApp(runtime, inFlight, door);
   await runtime.start();
   const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res));
-  log.info({ url: listening.url, functions: runtime.functions.list().map((f) => f.name), device: config.device }, 'edgebatch listening');
+  const failedModels = Object.fromEntries([...runtime.modelStatus].flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])));
+  log.info(
+    {
+      url: listening.url,
+      functions: runtime.functions.list().map((f) => f.name),
+      device: config.device,
+      admin: config.adminToken ? 'on' : 'off (no admin token configured)',
+      ...(Object.keys(failedModels).length ? { failedModels } : {}),
+    },
+    'edgebatch listening',
+  );
   let stopping: Promise<void> | undefined;
   return {
     runtime,

@@ -7,18 +7,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { eventually, startCli } from './helpers/cli.ts';
+import { eventually, runCli, startCli } from './helpers/cli.ts';
 import { call } from './helpers/serve.ts';
 
 mkdirSync('test/tmp', { recursive: true });
 const dir = path.resolve(mkdtempSync(path.join('test/tmp', 'cli-')));
 mkdirSync(path.join(dir, 'functions'));
+const token = 'dev-admin-token-0123456789';
 writeFileSync(
   path.join(dir, 'hono.config.ts'),
   `import { defineConfig } from 'edgebatch';
 export default defineConfig({
   functionsDir: 'functions',
   dataDir: 'data',
+  admin: { token: ${JSON.stringify(token)} },
   models: { mlp: { file: ${JSON.stringify(path.resolve('models/mlp-large.onnx'))}, maxBatch: 64 } },
 });
 `,
@@ -59,6 +61,61 @@ describe('edgebatch dev', () => {
 
       writeFileSync(handlerFile, handler('fourth'));
       assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'fourth'));
+    } finally {
+      dev.proc.kill('SIGTERM');
+      assert.equal(await dev.exited, 0);
+    }
+  });
+
+  test('a save passes the same checks as a deploy: a bad example, a wrong item shape, an SLO the device cannot meet are refused', async () => {
+    writeFileSync(handlerFile, handler('good'));
+    const dev = await startCli(['dev', '--config', path.join(dir, 'hono.config.ts')]);
+    const refusals = () => dev.logs.filter((l) => l.msg?.toString().startsWith('handler file not loaded')).map((l) => String(l.reason));
+    try {
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'good');
+      const saves: [string, RegExp][] = [
+        [handler('bad-example').replace('example: { x: 1 }', "example: { x: 'one' }"), /example does not make a valid item: input does not match the schema.*x/],
+        [handler('bad-shape').replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'), /example does not make a valid item.*shape/],
+        [handler('infeasible').replace("slo: '2s'", 'slo: 0.001'), /SLO cannot be met on this device/],
+      ];
+      for (const [i, [source, reason]] of saves.entries()) {
+        writeFileSync(handlerFile, source);
+        assert.ok(await eventually(async () => refusals().length > i), `save ${i} is refused: ${JSON.stringify(dev.logs.slice(-4))}`);
+        assert.match(refusals()[i], reason);
+        assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'good', 'the previous version keeps serving');
+      }
+    } finally {
+      dev.proc.kill('SIGTERM');
+      assert.equal(await dev.exited, 0);
+    }
+  });
+
+  test('a deployed version takes precedence over a saved file of the same name, after a restart too', async () => {
+    writeFileSync(handlerFile, handler('file'));
+    const config = path.join(dir, 'hono.config.ts');
+    let dev = await startCli(['dev', '--config', config]);
+    try {
+      const deployedFile = path.join(dir, 'echo.ts');
+      writeFileSync(deployedFile, handler('deployed'));
+      const dep = await runCli(['deploy', deployedFile, '--url', dev.url], { EDGEBATCH_ADMIN_TOKEN: token });
+      assert.equal(dep.code, 0, dep.stderr);
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'deployed');
+      dev.proc.kill('SIGTERM');
+      assert.equal(await dev.exited, 0);
+      dev = await startCli(['dev', '--config', config]);
+      const watching = dev;
+      assert.ok(await eventually(async () => watching.logs.some((l) => l.msg === 'watching for saved handler files')));
+      const listed = (await (await fetch(`${dev.url}/functions`)).json()) as any;
+      assert.equal(listed.functions.find((f: any) => f.name === 'echo').origin, 'deploy');
+      writeFileSync(handlerFile, handler('saved'));
+      assert.ok(await eventually(async () => dev.logs.some((l) => /deployed version of this function takes precedence/.test(String(l.msg)))), JSON.stringify(dev.logs.slice(-4)));
+      assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'deployed');
+      const del = await runCli(['delete', 'echo', '--url', dev.url], { EDGEBATCH_ADMIN_TOKEN: token });
+      assert.equal(del.code, 0, del.stderr);
+      writeFileSync(handlerFile, handler('saved again'));
+      assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'saved again'), 'once undeployed, the file serves');
+      const again = (await (await fetch(`${dev.url}/functions`)).json()) as any;
+      assert.equal(again.functions.find((f: any) => f.name === 'echo').origin, 'file');
     } finally {
       dev.proc.kill('SIGTERM');
       assert.equal(await dev.exited, 0);

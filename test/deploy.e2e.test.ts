@@ -3,7 +3,7 @@
  * rollback, restarts, refused uploads, tokens and names.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Serving, UserConfig } from 'edgebatch';
@@ -93,7 +93,10 @@ describe('deploy, change, roll back, restart', () => {
     assert.match(list.stdout, /greet\s+tiny\s+200/);
     const noToken = await runCli(['deploy', file, '--url', s.url], { EDGEBATCH_ADMIN_TOKEN: '' });
     assert.equal(noToken.code, 1);
-    assert.match(noToken.stderr, /401/);
+    assert.match(noToken.stderr, /401: EDGEBATCH_ADMIN_TOKEN is not set/);
+    const wrongToken = await runCli(['deploy', file, '--url', s.url], { EDGEBATCH_ADMIN_TOKEN: 'not-the-token' });
+    assert.equal(wrongToken.code, 1);
+    assert.match(wrongToken.stderr, /401: .* refused the token in EDGEBATCH_ADMIN_TOKEN/);
   });
 
   test('a restarted runtime serves the deployed version', async () => {
@@ -106,9 +109,47 @@ describe('deploy, change, roll back, restart', () => {
   });
 });
 
+describe('bundled deploys', () => {
+  // A handler with a local helper, laid out as functions/ is: the helper under _shared/.
+  const src = path.join(dir, 'src');
+  mkdirSync(path.join(src, '_shared'), { recursive: true });
+  writeFileSync(path.join(src, '_shared', 'fill.ts'), 'export const fill = (x: number): Float32Array => new Float32Array(128).fill(x);\n');
+  const withHelper = handler(5).replace("import { defineFunction } from 'edgebatch';", "import { defineFunction } from 'edgebatch';\nimport { fill } from './_shared/fill.ts';").replace('new Float32Array(128).fill(x)', 'fill(x)');
+  writeFileSync(path.join(src, 'helped.ts'), withHelper);
+
+  test('edgebatch deploy bundles relative imports into one module, which the runtime stores and serves', async () => {
+    const dep = await runCli(['deploy', path.join(src, 'helped.ts'), '--url', s.url, '--json'], { EDGEBATCH_ADMIN_TOKEN: token });
+    assert.equal(dep.code, 0, dep.stderr);
+    const { version } = JSON.parse(dep.stdout);
+    assert.deepEqual((await call(s.url, 'helped', { x: 1 })).body, { version: 5, logits: 10 });
+    assert.deepEqual(readdirSync(path.join(dir, 'data', 'functions', 'helped')), [`${version}.mjs`]);
+    const listed = (await (await fetch(`${s.url}/functions`)).json()) as any;
+    assert.equal(listed.functions.find((f: any) => f.name === 'helped').origin, 'deploy');
+  });
+
+  test('an upload with an unbundled relative import: 422 naming the import and the way to deploy it, nothing left on disk', async () => {
+    const r = await admin('PUT', '/functions/unbundled', withHelper);
+    assert.equal(r.status, 422);
+    const { message } = ((await r.json()) as any).error;
+    assert.match(message, /Could not resolve "\.\/_shared\/fill\.ts"/);
+    assert.match(message, /unbundled\.ts:4:/);
+    assert.match(message, /edgebatch deploy/);
+    assert.doesNotMatch(message, /\.edgebatch|data\/functions/, 'no internal path');
+    assert.equal(existsSync(path.join(dir, 'data', 'functions', 'unbundled')), false);
+  });
+
+  test('a refused deploy of a name with versions leaves only its served versions on disk', async () => {
+    const before = readdirSync(path.join(dir, 'data', 'functions', 'helped')).sort();
+    const r = await admin('PUT', '/functions/helped', handler(9).replace("slo: '200ms'", "slo: 'whenever'"));
+    assert.equal(r.status, 422);
+    assert.deepEqual(readdirSync(path.join(dir, 'data', 'functions', 'helped')).sort(), before);
+  });
+});
+
 describe('refused uploads keep the old version serving', () => {
   const cases: [string, string, RegExp][] = [
-    ['syntax error', 'export default { model: "tiny", slo: "1s",, }', /cannot be imported/],
+    // The compiler's message: the file the user knows (not a path under .edgebatch/), line:column, the line.
+    ['syntax error', 'export default { model: "tiny", slo: "1s",, }', /Expected identifier but found ","\s+greet\.ts:1:42:\s+1 │ export default \{ model: "tiny", slo: "1s",, \}/],
     ['unknown model', handler(9).replace("model: 'tiny'", "model: 'gpt-17'"), /model "gpt-17" is not in hono.config.ts/],
     ['bad SLO', handler(9).replace("slo: '200ms'", "slo: 'whenever'"), /slo.*"whenever"/],
     ['SLO no device could meet', handler(9).replace("slo: '200ms'", 'slo: 0.001'), /cannot be met|below|zero load/i],
@@ -148,6 +189,9 @@ describe('admin access', () => {
       assert.equal(r.status, 422, name);
       assert.match(((await r.json()) as any).error.message, /must match/);
     }
+    const upper = await admin('PUT', '/functions/Top_3', handler(1));
+    assert.equal(upper.status, 422, 'names are lower case only');
+    assert.match(((await upper.json()) as any).error.message, /"Top_3" must match/);
     // A bare ".." segment is resolved away by URL parsing before routing: no such route.
     assert.equal((await admin('PUT', '/functions/%2E%2E', handler(1))).status, 404);
   });
@@ -157,6 +201,10 @@ describe('admin access', () => {
     try {
       const r = await fetch(`${open.url}/admin/functions/greet`, { method: 'PUT', body: handler(1) });
       assert.equal(r.status, 404);
+      assert.equal(((await r.json()) as any).error.code, 'admin_off');
+      const v = await runCli(['versions', 'greet', '--url', open.url], { EDGEBATCH_ADMIN_TOKEN: token });
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, /the admin API is off on this runtime \(no token configured/);
     } finally {
       await open.stop();
     }

@@ -26,12 +26,18 @@ export default {
   input: z.object({ index: z.number().int() }),
   pre: ${pre},
   post: ${post},
-  example: { index: 1 },
+  example: { index: 0 },
 };`;
+/** An item for index 0 (the example), and for any other index the item that `other` gives. */
+const exampleFine = (other: string) => `({ index }) => (index === 0 ? { data: BigInt64Array.of(0n), dims: [] } : ${other})`;
 const files: Record<string, string> = {
   'lookup.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })'),
-  'bad-shape.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index), 0n), dims: [2] })'),
-  'wrong-type.ts': lookupHandler('({ index }) => ({ data: Float32Array.of(index), dims: [] })'),
+  // The example passes the checks at load; other inputs give a wrong shape or type at call time.
+  'bad-shape.ts': lookupHandler(exampleFine('{ data: BigInt64Array.of(BigInt(index), 0n), dims: [2] }')),
+  'wrong-type.ts': lookupHandler(exampleFine('{ data: Float32Array.of(index), dims: [] }')),
+  // Their examples themselves do not fit the model: refused at load, as a deploy or a save in dev is.
+  'example-bad-shape.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index), 0n), dims: [2] })'),
+  'example-fails-schema.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })').replace('example: { index: 0 }', "example: { index: 'zero' }"),
   'post-throws.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })', '() => { throw new Error("post exploded"); }'),
   'tiny.ts': `
 import { z } from 'zod';
@@ -69,10 +75,15 @@ describe('loading handler files', () => {
     const { functions, problems } = (await (await fetch(`${s.url}/functions`)).json()) as any;
     assert.deepEqual(functions.map((f: any) => f.name).sort(), ['bad-shape', 'lookup', 'post-throws', 'tiny', 'wrong-type']);
     const byFile = Object.fromEntries(problems.map((p: any) => [path.basename(p.file), p.message]));
-    assert.deepEqual(Object.keys(byFile).sort(), ['bad-slo.ts', 'syntax-error.ts', 'unknown-model.ts']);
+    assert.deepEqual(Object.keys(byFile).sort(), ['bad-slo.ts', 'example-bad-shape.ts', 'example-fails-schema.ts', 'syntax-error.ts', 'unknown-model.ts']);
+    assert.match(byFile['example-bad-shape.ts'], /example does not make a valid item.*shape/);
+    assert.match(byFile['example-fails-schema.ts'], /example does not make a valid item.*schema.*index/);
     assert.match(byFile['unknown-model.ts'], /model "no-such-model" is not in hono.config.ts/);
     assert.match(byFile['bad-slo.ts'], /slo.*"soon"/);
-    assert.match(byFile['syntax-error.ts'], /cannot be imported/);
+    // The compiler's message with file:line:column and the offending line, not just "Transform failed".
+    assert.match(byFile['syntax-error.ts'], /cannot be imported: .*Expected identifier but found ","/);
+    assert.match(byFile['syntax-error.ts'], /syntax-error\.ts:1:59:/);
+    assert.match(byFile['syntax-error.ts'], /1 │ export default \{ model: "lookup", slo: "1s", pre: \(x\) => x,, \};/);
   });
 });
 

@@ -36,6 +36,14 @@ export async function request(target: Target, method: string, path: string, body
   } catch {
     /* not JSON: keep the text */
   }
+  if (res.status === 401 && path.startsWith('/admin')) throw new Error(unauthorizedHint(target));
   if (!res.ok) throw new RequestFailed(res.status, parsed);
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A 401 from the admin API says only "a valid bearer token is required"; the client knows which case it is. */
+function unauthorizedHint(target: Target): string {
+  return target.token
+    ? `HTTP 401: ${target.url} refused the token in EDGEBATCH_ADMIN_TOKEN (it is not that runtime's admin token)`
+    : `HTTP 401: EDGEBATCH_ADMIN_TOKEN is not set; export the runtime's admin token (admin.token in its hono.config.ts) to use this command`;
 }

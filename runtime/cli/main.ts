@@ -1,73 +1,193 @@
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { bundleFile } from '../functions/bundle.ts';
 import { functionNameOf } from '../functions/load.ts';
-import { watchFunctions } from '../functions/watch.ts';
-import { loadConfig, serve } from '../serve.ts';
 import { request, targetFrom } from './client.ts';
 import { formatList } from './format.ts';
-import { plan } from './plan.ts';
+import { plan, planUsage } from './plan.ts';
 
-const usage = `edgebatch <command> [options]
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+/** One CLI command: its help, its options (parsed by node:util parseArgs) and what it does. */
+interface Command {
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The command's own help, printed by `edgebatch <command> --help`. */
+  readonly usage: string;
+  readonly options: Options;
+  /** How many positionals it takes (a function name, a file). */
+  readonly positionals?: 1;
+  run(values: Values, positionals: string[]): Promise<number>;
+}
+
+const url = { url: { type: 'string' } } as const;
+const json = { json: { type: 'boolean' } } as const;
+const urlHelp = '  --url URL   the runtime (default EDGEBATCH_URL or http://127.0.0.1:8787)\n  --json      machine-readable output';
+const serveHelp = `  --config FILE   config file (default hono.config.ts)
+  --port N        port to listen on (default: the config's, or PORT)
+  --host H        address to listen on (default: the config's, or HOST)`;
+
+function print(values: Values, value: unknown, human: string): void {
+  process.stdout.write(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+const commands: Record<string, Command> = {
+  start: {
+    summary: 'serve functions/ for production (JSON logs, no watching)',
+    usage: `edgebatch start [--config FILE] [--port N] [--host H]\n\nServes the functions of the config's functionsDir until SIGTERM / SIGINT.\n\n${serveHelp}`,
+    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+    run: (v) => serveUntilSignal(v, false),
+  },
+  dev: {
+    summary: 'serve functions/ and reload a handler file when it is saved',
+    usage: `edgebatch dev [--config FILE] [--port N] [--host H]\n\nLike start, and a saved handler file is swapped in once it passes every check.\n\n${serveHelp}`,
+    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+    run: (v) => serveUntilSignal(v, true),
+  },
+  deploy: {
+    summary: 'bundle a handler with its local imports and push it to a running runtime',
+    usage: `edgebatch deploy <file> [--name N] [--url URL] [--json]\n\nBundles the file with its relative imports (packages stay imports) and uploads it; the runtime serves it\nonly if it passes every check. Token: EDGEBATCH_ADMIN_TOKEN.\n\n  --name N    function name (default: the file's base name)\n${urlHelp}`,
+    options: { ...url, ...json, name: { type: 'string' } },
+    positionals: 1,
+    async run(v, [file]) {
+      const name = (v.name as string | undefined) ?? functionNameOf(file);
+      const bundled = await bundleFile(file);
+      if (!bundled.ok) throw new Error(`${file} does not compile:\n${bundled.message}`);
+      const r = await request(targetFrom(v), 'PUT', `/admin/functions/${encodeURIComponent(name)}`, bundled.code, 'text/javascript');
+      const b = r.body as { name: string; version: string; previous: string | null };
+      print(v, b, `deployed ${b.name} version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
+      return 0;
+    },
+  },
+  delete: {
+    summary: 'stop serving a deployed function (its versions stay for a rollback)',
+    usage: `edgebatch delete <name> [--url URL] [--json]\n\nUndeploys a function. Token: EDGEBATCH_ADMIN_TOKEN.\n\n${urlHelp}`,
+    options: { ...url, ...json },
+    positionals: 1,
+    async run(v, [name]) {
+      await request(targetFrom(v), 'DELETE', `/admin/functions/${encodeURIComponent(name)}`);
+      print(v, { name, deleted: true }, `${name} is no longer served`);
+      return 0;
+    },
+  },
+  rollback: {
+    summary: 'serve the previous (or the given) deployed version again',
+    usage: `edgebatch rollback <name> [--version V] [--url URL] [--json]\n\n  --version V   a deployed version (default: the one served before the current one)\n${urlHelp}`,
+    options: { ...url, ...json, version: { type: 'string' } },
+    positionals: 1,
+    async run(v, [name]) {
+      const body = v.version ? JSON.stringify({ version: v.version }) : '';
+      const r = await request(targetFrom(v), 'POST', `/admin/functions/${encodeURIComponent(name)}/rollback`, body);
+      const b = r.body as { name: string; version: string; previous: string | null };
+      print(v, b, `${b.name} now serves version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
+      return 0;
+    },
+  },
+  versions: {
+    summary: 'deployed versions of a function (* = current)',
+    usage: `edgebatch versions <name> [--url URL] [--json]\n\n${urlHelp}`,
+    options: { ...url, ...json },
+    positionals: 1,
+    async run(v, [name]) {
+      const r = await request(targetFrom(v), 'GET', `/admin/functions/${encodeURIComponent(name)}/versions`);
+      const b = r.body as { current: string | null; versions: { version: string; deployedAt: string }[] };
+      print(v, b, b.versions.map((x) => `${x.version === b.current ? '*' : ' '} ${x.version}  ${x.deployedAt}`).join('\n') || 'no deployed versions');
+      return 0;
+    },
+  },
+  invoke: {
+    summary: 'call a function and print its answer',
+    usage: `edgebatch invoke <name> [--data JSON] [--url URL] [--json]\n\n  --data JSON   the request body (default: the function's example)\n${urlHelp}`,
+    options: { ...url, ...json, data: { type: 'string' } },
+    positionals: 1,
+    async run(v, [name]) {
+      const target = targetFrom(v);
+      let data = v.data as string | undefined;
+      if (data === undefined) data = JSON.stringify(((await request(target, 'GET', `/functions/${encodeURIComponent(name)}`)).body as { example: unknown }).example);
+      const r = await request(target, 'POST', `/functions/${encodeURIComponent(name)}`, data);
+      const meta = { batchSize: Number(r.headers.get('x-batch-size')), serverTiming: r.headers.get('server-timing') };
+      print(v, { result: r.body, ...meta }, `${JSON.stringify(r.body, null, 2)}\n(batch of ${meta.batchSize}; ${meta.serverTiming})`);
+      return 0;
+    },
+  },
+  list: {
+    summary: 'functions, SLOs, origin and live figures',
+    usage: `edgebatch list [--url URL] [--json]\n\n${urlHelp}`,
+    options: { ...url, ...json },
+    async run(v) {
+      const target = targetFrom(v);
+      const { functions, problems } = (await request(target, 'GET', '/functions')).body as { functions: { name: string }[]; problems: unknown[] };
+      const details = await Promise.all(functions.map(async (f) => (await request(target, 'GET', `/functions/${encodeURIComponent(f.name)}`)).body));
+      print(v, { functions: details, problems }, formatList(details as never, problems as never));
+      return 0;
+    },
+  },
+  plan: {
+    summary: 'size a deployment from the queueing formula (prints JSON)',
+    usage: planUsage,
+    // plan parses its own flags (it validates numbers); `--json` is accepted there, its output is JSON.
+    options: {},
+    run: async (_v, args) => plan(args),
+  },
+};
+
+const usage = `edgebatch <command> [options]      (edgebatch <command> --help for a command's options)
 
 Commands:
-  start                      serve functions/ for production (JSON logs, no watching)
-  dev                        serve functions/ and reload a handler file when it is saved
-  deploy <file> [--name N]   push a handler to a running runtime (token: EDGEBATCH_ADMIN_TOKEN)
-  rollback <name> [--version V]   serve the previous (or the given) deployed version again
-  versions <name>            deployed versions of a function
-  invoke <name> --data JSON  call a function and print its answer
-  list                       functions, SLOs and live figures
-  plan --alpha-ms A --tau0-ms T --slo-ms S [--rate R]   capacity planning from the queueing formula
-
-Options:
-  --config FILE   config file for start/dev (default hono.config.ts)
-  --port N, --host H   where start/dev listen (default: the config, or PORT / HOST)
-  --url URL       runtime for deploy/rollback/versions/invoke/list (default EDGEBATCH_URL or http://127.0.0.1:8787)
-  --json          machine-readable output
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 `;
 
-/** Runs one CLI command; returns the exit code. */
+/** Runs one CLI command; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' && rest[0] ? commands[rest[0]] : undefined;
+    process.stdout.write(topic ? `${topic.usage}\n` : usage);
+    return 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write(`edgebatch: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  if (name === 'plan') return command.run({}, rest);
+  let values: Values;
+  let positionals: string[];
   try {
-    switch (command) {
-      case 'start':
-        return await run(rest, false);
-      case 'dev':
-        return await run(rest, true);
-      case 'deploy':
-        return await deploy(rest);
-      case 'rollback':
-        return await rollback(rest);
-      case 'versions':
-        return await versions(rest);
-      case 'invoke':
-        return await invoke(rest);
-      case 'list':
-        return await list(rest);
-      case 'plan':
-        return plan(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(usage);
-        return 0;
-      default:
-        process.stderr.write(`unknown command "${command}"\n\n${usage}`);
-        return 2;
+    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' } } }));
+    if (values.help) {
+      process.stdout.write(`${command.usage}\n`);
+      return 0;
+    }
+    const wanted = command.positionals ?? 0;
+    if (positionals.length !== wanted) {
+      throw new TypeError(wanted === 0 ? `takes no arguments, got ${JSON.stringify(positionals)}` : `takes ${wanted === 1 ? 'one argument' : `${wanted} arguments`}, got ${positionals.length}`);
     }
   } catch (err) {
-    process.stderr.write(`edgebatch ${command}: ${(err as Error).message}\n`);
+    process.stderr.write(`edgebatch ${name}: ${(err as Error).message}\n\n${command.usage}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(values, positionals);
+  } catch (err) {
+    process.stderr.write(`edgebatch ${name}: ${(err as Error).message}\n`);
     return 1;
   }
 }
 
-async function run(argv: string[], dev: boolean): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } } });
-  const env = { ...process.env, ...(values.port ? { PORT: values.port } : {}), ...(values.host ? { HOST: values.host } : {}) };
-  const serving = await serve(await loadConfig(values.config, {}, env));
+/** `start` and `dev`: the runtime is imported only here, so the client commands start without it. */
+async function serveUntilSignal(values: Values, dev: boolean): Promise<number> {
+  const { loadConfig, serve } = await import('../serve.ts');
+  const { watchFunctions } = await import('../functions/watch.ts');
+  const port = values.port as string | undefined;
+  const host = values.host as string | undefined;
+  const env = { ...process.env, ...(port ? { PORT: port } : {}), ...(host ? { HOST: host } : {}) };
+  const serving = await serve(await loadConfig(values.config as string | undefined, {}, env));
   const stopWatching = dev ? await watchFunctions(serving.runtime, serving.runtime.config.functionsDir) : undefined;
+  // Saves before this line are not seen: say when they are.
+  if (dev) serving.runtime.log.info({ dir: serving.runtime.config.functionsDir }, 'watching for saved handler files');
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       serving.runtime.log.info({ signal }, 'stopping: answering what was accepted');
@@ -76,67 +196,5 @@ async function run(argv: string[], dev: boolean): Promise<number> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
-  return 0;
-}
-
-function print(json: boolean, value: unknown, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
-}
-
-async function deploy(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } } });
-  const file = positionals[0];
-  if (!file) throw new Error('which file? edgebatch deploy functions/foo.ts --url http://host:port');
-  const name = values.name ?? functionNameOf(file);
-  const source = await readFile(file, 'utf8');
-  const r = await request(targetFrom(values), 'PUT', `/admin/functions/${encodeURIComponent(name)}`, source, 'text/plain');
-  const b = r.body as { name: string; version: string; previous: string | null };
-  print(!!values.json, b, `deployed ${b.name} version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
-  return 0;
-}
-
-async function rollback(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean' } } });
-  const name = positionals[0];
-  if (!name) throw new Error('which function? edgebatch rollback foo');
-  const body = values.version ? JSON.stringify({ version: values.version }) : '';
-  const r = await request(targetFrom(values), 'POST', `/admin/functions/${encodeURIComponent(name)}/rollback`, body);
-  const b = r.body as { name: string; version: string; previous: string | null };
-  print(!!values.json, b, `${b.name} now serves version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
-  return 0;
-}
-
-async function versions(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, json: { type: 'boolean' } } });
-  const name = positionals[0];
-  if (!name) throw new Error('which function? edgebatch versions foo');
-  const r = await request(targetFrom(values), 'GET', `/admin/functions/${encodeURIComponent(name)}/versions`);
-  const b = r.body as { current: string | null; versions: { version: string; deployedAt: string }[] };
-  print(!!values.json, b, b.versions.map((v) => `${v.version === b.current ? '*' : ' '} ${v.version}  ${v.deployedAt}`).join('\n') || 'no deployed versions');
-  return 0;
-}
-
-async function invoke(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } } });
-  const name = positionals[0];
-  if (!name) throw new Error('which function? edgebatch invoke foo --data \'{...}\'');
-  const target = targetFrom(values);
-  let data = values.data;
-  if (data === undefined) {
-    const d = (await request(target, 'GET', `/functions/${encodeURIComponent(name)}`)).body as { example: unknown };
-    data = JSON.stringify(d.example);
-  }
-  const r = await request(target, 'POST', `/functions/${encodeURIComponent(name)}`, data);
-  const meta = { batchSize: Number(r.headers.get('x-batch-size')), serverTiming: r.headers.get('server-timing') };
-  print(!!values.json, { result: r.body, ...meta }, `${JSON.stringify(r.body, null, 2)}\n(batch of ${meta.batchSize}; ${meta.serverTiming})`);
-  return 0;
-}
-
-async function list(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { url: { type: 'string' }, json: { type: 'boolean' } } });
-  const target = targetFrom(values);
-  const { functions, problems } = (await request(target, 'GET', '/functions')).body as { functions: { name: string }[]; problems: unknown[] };
-  const details = await Promise.all(functions.map(async (f) => (await request(target, 'GET', `/functions/${encodeURIComponent(f.name)}`)).body));
-  print(!!values.json, { functions: details, problems }, formatList(details as never, problems as never));
   return 0;
 }

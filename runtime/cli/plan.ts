@@ -10,20 +10,22 @@ import {
   sloFeasibility,
 } from '../scheduler/formula.ts';
 
-export const planUsage = `edgebatch plan --alpha-ms A --tau0-ms T --slo-ms S [--rate R] [--busy-watts W --idle-watts W] [--max-batch B]
+export const planUsage = `edgebatch plan --alpha-ms A --tau0-ms T --slo-ms S [--rate R] [--busy-watts W --idle-watts W] [--max-batch B] [--json]
 
-What the queueing formula (DESIGN.md, "The formula") predicts for one model on one lane, as JSON.
+What the queueing formula (README.md, "The scheduler") predicts for one model on one lane, as JSON.
 
   --alpha-ms A     device time each item adds to a batch, ms (>= 0)
   --tau0-ms T      device time every batch costs whatever its size, ms (>= 0)
-  --slo-ms S       the mean-latency objective S, ms (> 0). The runtime aims the mean at half the
-                   tightest SLO of the functions on a model; pass that to see what it will do.
+  --slo-ms S       the mean-latency objective S, ms (> 0): a bound on the MEAN latency, not a
+                   function's SLO. The runtime aims the mean at meanObjectiveFraction (0.5) of the
+                   tightest SLO on a model: for functions with a 100 ms SLO pass --slo-ms 50.
   --rate R         arrival rate, requests per second (>= 0); without it the figures that depend on
                    the rate are null
   --busy-watts W   the lane's power while computing, watts (>= 0; with --idle-watts; default 65)
   --idle-watts W   the lane's power while idle, watts (>= 0; with --busy-watts; default 10)
   --max-batch B    the model's largest batch (whole number >= 1); the formula has no cap, so a plan
                    whose batches would outgrow it is flagged
+  --json           accepted like every command's; the output is always JSON
 
 Prints { input, rho, boundMsAtRate, maxRatePerSec, holdMs, expectedBatch, joulesPerInference, feasible,
 reason, warnings }. Exit code 0 when a plan is printed (feasible or not), 2 on a bad or missing flag.
@@ -111,6 +113,7 @@ function readFlags(argv: string[]): { help: true } | { help: false; input: Plan[
         'idle-watts': { type: 'string' },
         'max-batch': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
       },
     }));
   } catch (err) {

@@ -1,6 +1,6 @@
 import { DefinitionError, NotFoundError } from '../errors.ts';
-import { feasibility } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
+import { bundleSource } from './bundle.ts';
 import { functionNamePattern } from './load.ts';
 import type { VersionRecord } from './version-store.ts';
 
@@ -16,9 +16,10 @@ export function assertFunctionName(name: string): void {
 }
 
 /**
- * Deploys, rolls back and removes functions on a running runtime. A new version is compiled, loaded and
- * checked (known model, SLO parseable and feasible on this device, its example makes an item the model
- * accepts) before traffic switches to it; any failure leaves the serving version untouched.
+ * Deploys, rolls back and removes functions on a running runtime. An upload is bundled into one module
+ * (functions/bundle.ts), stored, and passes the same checks as a file at start or a save in dev
+ * (functions/checks.ts) before traffic switches to it; any failure leaves the serving version untouched
+ * and nothing of the refused upload on disk.
  */
 export class Deployer {
   readonly #rt: Runtime;
@@ -30,10 +31,17 @@ export class Deployer {
   async deploy(name: string, source: string): Promise<DeployResult> {
     assertFunctionName(name);
     const store = this.#rt.versions;
-    const staged = await store.stage(name, source);
+    const bundled = await bundleSource(source, name);
+    if (!bundled.ok) throw new DefinitionError(`deploy refused: ${bundled.message}`, { name });
+    const staged = await store.stage(name, bundled.code);
     const previous = this.#rt.functions.get(name)?.version ?? null;
-    await this.#switchTo(name, staged.file, 'deploy refused');
-    await store.setCurrent(name, staged.version, Buffer.byteLength(source));
+    try {
+      await this.#switchTo(name, staged.file, 'deploy refused');
+    } catch (err) {
+      if (!staged.known) await store.discard(name, staged.version);
+      throw err;
+    }
+    await store.setCurrent(name, staged.version, Buffer.byteLength(bundled.code));
     return { name, version: staged.version, previous };
   }
 
@@ -68,15 +76,6 @@ export class Deployer {
   async #switchTo(name: string, file: string, what: string): Promise<void> {
     const res = await this.#rt.check(file, name);
     if (!res.ok) throw new DefinitionError(`${what}: ${res.problem.message}`, { name });
-    // The first function on a model brings its warm-up probe, so feasibility is judged on a real fit.
-    if (!this.#rt.batchers.get(res.fn.definition.model)?.scheduler.fit.get()) await this.#rt.warmUp(res.fn.definition.model, res.fn);
-    const f = feasibility(this.#rt, res.fn);
-    if (f && !f.feasible) throw new DefinitionError(`${what}: ${f.reason}`, { name, zeroLoadBoundMs: f.zeroLoadBoundMs });
-    try {
-      await this.#rt.tryExample(res.fn);
-    } catch (err) {
-      throw new DefinitionError(`${what}: its example does not make a valid item: ${(err as Error).message}`, { name });
-    }
     this.#rt.activate(res.fn);
   }
 }

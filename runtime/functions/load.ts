@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../duration.ts';
 import type { FunctionDefinition } from './define.ts';
+import { describeImportError } from './source-errors.ts';
 
 /** A handler file that passed every check, ready to serve. */
 export interface LoadedFunction {
@@ -24,8 +25,11 @@ export interface LoadProblem {
 
 export type LoadResult = { ok: true; fn: LoadedFunction } | { ok: false; problem: LoadProblem };
 
-/** Names become URL segments and file names: letters, digits, dash and underscore, starting with a letter or digit. */
-export const functionNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+/**
+ * Names become URL segments and file names: lower-case letters, digits, dash and underscore, starting with a
+ * letter or digit. Lower case only, so two names never differ by case alone (one file on a case-insensitive disk).
+ */
+export const functionNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** The function name a handler file gives: its base name without extension. */
 export function functionNameOf(file: string): string {
@@ -54,7 +58,7 @@ export async function loadFunctionFile(file: string, knownModel: (name: string) 
     // The version in the URL makes a changed file a new module instead of the cached one.
     mod = await import(`${pathToFileURL(file).href}?v=${version}`);
   } catch (err) {
-    return fail(`cannot be imported: ${(err as Error).message.split('\n')[0]}`);
+    return fail(`cannot be imported: ${describeImportError(err)}`);
   }
   const def = mod.default as Partial<FunctionDefinition> | undefined;
   if (!def || typeof def !== 'object') return fail('must `export default defineFunction({...})`');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One deployed version of a function. */
@@ -23,9 +23,9 @@ interface Manifest {
 }
 
 /**
- * Deployed handler sources on disk, so deploys survive a restart and can be rolled back:
- * `<dataDir>/functions/<name>/<version>.ts` plus `<dataDir>/deployments.json` naming the current version.
- * A version is the content hash of the source, so the same upload is the same version.
+ * Deployed handlers on disk, so deploys survive a restart and can be rolled back:
+ * `<dataDir>/functions/<name>/<version>.mjs` (the bundled module) plus `<dataDir>/deployments.json` naming
+ * the current version. A version is the content hash of the bundle, so the same upload is the same version.
  */
 export class VersionStore {
   readonly #dir: string;
@@ -55,18 +55,33 @@ export class VersionStore {
     await rename(tmp, this.#manifestFile);
   }
 
-  /** Where a version's source lives. */
+  /** Where a version's module lives. */
   fileOf(name: string, version: string): string {
-    return path.join(this.#dir, name, `${version}.ts`);
+    return path.join(this.#dir, name, `${version}.mjs`);
   }
 
-  /** Writes a source (not yet current) and returns its version and file. */
-  async stage(name: string, source: string): Promise<{ version: string; file: string }> {
-    const version = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  /** True when `file` is a deployed version (not a file of the functions folder). */
+  holds(file: string): boolean {
+    return path.resolve(file).startsWith(path.resolve(this.#dir) + path.sep);
+  }
+
+  /**
+   * Writes a module (not yet current) and returns its version and file; `known` when that version was
+   * deployed before, so refusing it now must not delete it.
+   */
+  async stage(name: string, code: string): Promise<{ version: string; file: string; known: boolean }> {
+    const version = createHash('sha256').update(code).digest('hex').slice(0, 12);
     const file = this.fileOf(name, version);
+    const known = (await this.versions(name)).some((v) => v.version === version);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, source);
-    return { version, file };
+    await writeFile(file, code);
+    return { version, file, known };
+  }
+
+  /** Removes a staged module that was refused; its folder goes too when nothing else is in it. */
+  async discard(name: string, version: string): Promise<void> {
+    await rm(this.fileOf(name, version), { force: true });
+    if ((await this.versions(name)).length === 0) await rm(path.dirname(this.fileOf(name, version)), { recursive: true, force: true });
   }
 
   /** Makes `version` current and records it in the history (once per version) and on the trail. */

@@ -10,11 +10,22 @@ export type Outcome = 'ok' | 'bad_input' | 'shed' | 'failed' | 'cancelled';
 export interface FunctionSeries {
   readonly outcome: Record<Outcome, { inc(): void }>;
   readonly shed: { inc(): void };
-  readonly latency: { observe(v: number): void };
-  readonly queueTime: { observe(v: number): void };
+  /** Observes milliseconds (the runtime's unit), exported in seconds. */
+  readonly latency: { observe(ms: number): void };
+  /** Observes milliseconds, exported in seconds. */
+  readonly queueTime: { observe(ms: number): void };
 }
 
-/** The runtime's Prometheus figures; one registry per runtime so tests and several runtimes do not collide. */
+/** A histogram child fed in ms, exporting seconds: Prometheus wants base units, the runtime times in ms. */
+function inSeconds(child: { observe(v: number): void }): { observe(ms: number): void } {
+  return { observe: (ms) => child.observe(ms / 1000) };
+}
+
+/**
+ * The runtime's Prometheus figures; one registry per runtime so tests and several runtimes do not collide.
+ * Durations are in seconds (`_seconds`, Prometheus's base unit); where Triton has a figure of the same kind
+ * the name follows it (request, queue and compute-infer durations), so a user who knows Triton finds them.
+ */
 export class RuntimeMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'function' | 'model' | 'outcome'>;
@@ -23,6 +34,8 @@ export class RuntimeMetrics {
   readonly batchSize: Histogram<'model'>;
   readonly batchRunTime: Histogram<'model'>;
   readonly shed: Counter<'function' | 'model'>;
+  /** Calls to a function that does not exist: no function label, so a scanner cannot grow the series without bound. */
+  readonly unknownFunction: Counter;
   readonly liveRate: Gauge<'model'>;
   readonly predictedBound: Gauge<'model'>;
   readonly hold: Gauge<'model'>;
@@ -31,16 +44,17 @@ export class RuntimeMetrics {
   constructor(host: HostMonitor, stages: HostStageTotals) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'edgebatch_process_' });
-    const ms = [1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
-    this.requests = new Counter({ name: 'edgebatch_requests_total', help: 'Invocations by outcome (ok, bad_input, shed, failed, cancelled).', labelNames: ['function', 'model', 'outcome'], registers });
-    this.latency = new Histogram({ name: 'edgebatch_latency_ms', help: 'Arrival to reply, ms.', labelNames: ['function', 'model'], buckets: ms, registers });
-    this.queueTime = new Histogram({ name: 'edgebatch_queue_ms', help: 'Arrival to dispatch, ms.', labelNames: ['function', 'model'], buckets: ms, registers });
+    const seconds = [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5];
+    this.requests = new Counter({ name: 'edgebatch_requests_total', help: 'Invocations of existing functions by outcome (ok, bad_input, shed, failed, cancelled); bad_input includes bodies that are not JSON.', labelNames: ['function', 'model', 'outcome'], registers });
+    this.unknownFunction = new Counter({ name: 'edgebatch_requests_unknown_function_total', help: 'Invocations of a function that does not exist (answered 404).', registers });
+    this.latency = new Histogram({ name: 'edgebatch_request_duration_seconds', help: 'Arrival to reply of calls answered 200, seconds (Triton: request duration).', labelNames: ['function', 'model'], buckets: seconds, registers });
+    this.queueTime = new Histogram({ name: 'edgebatch_queue_duration_seconds', help: 'Arrival to dispatch to a lane, seconds (Triton: queue duration).', labelNames: ['function', 'model'], buckets: seconds, registers });
     this.batchSize = new Histogram({ name: 'edgebatch_batch_size', help: 'Items per batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.batchRunTime = new Histogram({ name: 'edgebatch_batch_run_ms', help: 'Device time per batch (session.run, timed in the lane), ms.', labelNames: ['model'], buckets: ms, registers });
+    this.batchRunTime = new Histogram({ name: 'edgebatch_compute_infer_duration_seconds', help: 'Device time per batch (session.run, timed in the lane), seconds (Triton: compute infer duration, per batch).', labelNames: ['model'], buckets: seconds, registers });
     this.shed = new Counter({ name: 'edgebatch_shed_total', help: 'Invocations answered 503 by admission control.', labelNames: ['function', 'model'], registers });
     this.liveRate = new Gauge({ name: 'edgebatch_arrival_rate_per_sec', help: 'Live arrival rate per model, all functions together.', labelNames: ['model'], registers });
-    this.predictedBound = new Gauge({ name: 'edgebatch_predicted_mean_latency_bound_ms', help: 'U(lambda) at the live rate, from the fitted batch cost.', labelNames: ['model'], registers });
-    this.hold = new Gauge({ name: 'edgebatch_hold_ms', help: 'Hold the slo policy would choose now.', labelNames: ['model'], registers });
+    this.predictedBound = new Gauge({ name: 'edgebatch_predicted_mean_latency_bound_seconds', help: 'U(lambda) at the live rate, from the fitted batch cost, seconds.', labelNames: ['model'], registers });
+    this.hold = new Gauge({ name: 'edgebatch_hold_seconds', help: 'Hold the slo policy would choose now, seconds.', labelNames: ['model'], registers });
     new Gauge({
       name: 'edgebatch_main_thread_cpu_seconds_total',
       help: 'CPU time of the main thread (the event loop: HTTP, parse, validate, pre, post), seconds; lane threads excluded.',
@@ -67,11 +81,11 @@ export class RuntimeMetrics {
     perStage('edgebatch_host_stage_seconds_total', 'Event-loop time per stage of the host path, summed over calls, seconds.', () => stages.seconds());
     perStage('edgebatch_host_stage_passes_total', 'Passes through each stage of the host path (calls; batches for handover).', () => stages.counts());
     new Gauge({
-      name: 'edgebatch_event_loop_lag_ms',
-      help: 'How late a 10 ms timer fires now (what a request waits for the loop), ms.',
+      name: 'edgebatch_event_loop_lag_seconds',
+      help: 'How late a 10 ms timer fires now (what a request waits for the loop), seconds.',
       registers,
       collect() {
-        this.set(host.view().lagMs);
+        this.set(host.view().lagMs / 1000);
       },
     });
     new Gauge({
@@ -92,7 +106,7 @@ export class RuntimeMetrics {
       const labels = { function: fn, model };
       const outcome = {} as Record<Outcome, { inc(): void }>;
       for (const o of ['ok', 'bad_input', 'shed', 'failed', 'cancelled'] as const) outcome[o] = this.requests.labels({ ...labels, outcome: o });
-      s = { outcome, shed: this.shed.labels(labels), latency: this.latency.labels(labels), queueTime: this.queueTime.labels(labels) };
+      s = { outcome, shed: this.shed.labels(labels), latency: inSeconds(this.latency.labels(labels)), queueTime: inSeconds(this.queueTime.labels(labels)) };
       this.#series.set(key, s);
     }
     return s;

@@ -17,6 +17,9 @@ function serverTiming(preMs: number, queueMs: number, inferenceMs: number, postM
   return `pre;dur=${preMs.toFixed(2)}, queue;dur=${queueMs.toFixed(2)}, inference;dur=${inferenceMs.toFixed(2)}, post;dur=${postMs.toFixed(2)}, total;dur=${totalMs.toFixed(2)}`;
 }
 
+const adminOffMessage =
+  'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
+
 /**
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
  * can also call `app.request()`. `door` is the front door that admitted (or refused) invocations before
@@ -40,6 +43,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   });
 
   if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
+  // Without a token there is no admin API; say so rather than answer a bare "no route".
+  else app.all('/admin/*', (c) => c.json({ error: { code: 'admin_off', message: adminOffMessage } }, 404));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {

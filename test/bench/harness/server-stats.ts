@@ -67,7 +67,7 @@ export async function runtimeSnapshot(base: string): Promise<ServerSnapshot> {
   const cpu = promSum(text, 'edgebatch_process_process_cpu_seconds_total');
   const main = promSum(text, 'edgebatch_main_thread_cpu_seconds_total');
   return {
-    busyMs: promSum(text, 'edgebatch_batch_run_ms_sum') ?? 0,
+    busyMs: 1000 * (promSum(text, 'edgebatch_compute_infer_duration_seconds_sum') ?? 0),
     cpuMs: cpu === null ? NaN : cpu * 1000,
     mainThreadCpuMs: main === null ? null : main * 1000,
     eventLoopP99Ms: p99 === null ? null : p99 * 1000,

@@ -170,7 +170,7 @@ export function markdown(data: BenchData): string {
   }
   const notes = data.runs.filter((r) => r.notes.length);
   L.push('## Caveats', '');
-  L.push('- Busy device time: the runtime reports `edgebatch_batch_run_ms`, the service time its cost fit learns (hand-over to the lane, the run, and the outputs back on the main thread); naive and DataLoader report their timed `session.run` alone. Where the main thread lags, the runtime\'s figure, and so its J/inf, is the larger of the two for the same work.');
+  L.push('- Busy device time: the runtime reports `edgebatch_compute_infer_duration_seconds`, the service time its cost fit learns (hand-over to the lane, the run, and the outputs back on the main thread); naive and DataLoader report their timed `session.run` alone. Where the main thread lags, the runtime\'s figure, and so its J/inf, is the larger of the two for the same work.');
   L.push(`- ${notes.length} of ${data.runs.length} runs carry a note (other processes on the machine, hypervisor steal, a restarted server): compare those with care. Per-request columns of every run are in bench-results/tmp/raw/.`);
   L.push('');
   if (notes.length) {

@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type BuildFailure, type BuildOptions, type Plugin } from 'esbuild';
+import { formatCompilerMessages } from './source-errors.ts';
+
+/** One handler as one ES module, or the compiler's reasons why not. */
+export type BundleResult = { ok: true; code: string } | { ok: false; message: string };
+
+/**
+ * How a deployed handler is built: its local imports (`./_shared/ocr.ts`) are inlined, packages stay
+ * imports that the runtime resolves from its own node_modules (so `edgebatch`, `zod`, `sharp` are the
+ * runtime's, and native packages are never copied). The same settings for the CLI and the runtime.
+ */
+const common: BuildOptions = {
+  bundle: true,
+  packages: 'external',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  write: false,
+  logLevel: 'silent',
+  legalComments: 'none',
+};
+
+/**
+ * Inlined helpers keep `import.meta.url` pointing at their own source file, so a helper that reads a file
+ * beside it (`new URL('./sample-line.png', import.meta.url)`) reads the same file after bundling. Such a
+ * file must then exist at that path where the runtime runs.
+ */
+const keepModuleUrls: Plugin = {
+  name: 'edgebatch-module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const loader = /\.[cm]?tsx?$/.test(args.path) ? (args.path.endsWith('x') ? 'tsx' : 'ts') : 'js';
+      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader };
+    });
+  },
+};
+
+/** An upload has no folder to resolve from, so `packages: 'external'` cannot tell a package: every bare import is one. */
+const bareImportsExternal: Plugin = {
+  name: 'edgebatch-bare-imports-external',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+async function run(options: BuildOptions): Promise<BundleResult> {
+  try {
+    const out = await build({ ...common, ...options });
+    return { ok: true, code: out.outputFiles![0].text };
+  } catch (err) {
+    const failure = err as BuildFailure;
+    if (!Array.isArray(failure.errors)) throw err;
+    return { ok: false, message: formatCompilerMessages(failure.errors) };
+  }
+}
+
+/**
+ * Bundles a handler file with its local imports into one module (what `edgebatch deploy` uploads).
+ *
+ * @example
+ * const b = await bundleFile('functions/text-direction.ts');
+ * if (b.ok) await fetch(`${url}/admin/functions/text-direction`, { method: 'PUT', body: b.code, ... });
+ */
+export function bundleFile(file: string): Promise<BundleResult> {
+  return run({ entryPoints: [file], plugins: [keepModuleUrls] });
+}
+
+/**
+ * Bundles an uploaded handler source on the runtime. An upload has no folder around it, so a relative
+ * import cannot be resolved: the error names the import and the way to deploy it (the CLI bundles first).
+ * Its syntax errors name `<name>.ts`, the file the user knows, not a path under the data folder.
+ */
+export async function bundleSource(source: string, name: string): Promise<BundleResult> {
+  const res = await run({ stdin: { contents: source, sourcefile: `${name}.ts`, loader: 'ts' }, plugins: [bareImportsExternal] });
+  if (res.ok || !/Could not resolve "\.{1,2}\//.test(res.message)) return res;
+  return {
+    ok: false,
+    message: `${res.message}\nan uploaded handler is one module: deploy it with \`edgebatch deploy <file>\`, which bundles its relative imports into it`,
+  };
+}
