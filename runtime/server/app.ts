@@ -7,18 +7,9 @@ import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import { errorReply } from './error-reply.ts';
 import { InFlight } from './in-flight.ts';
-import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
+import { CallRequest, type AppEnv } from './call.ts';
 
-/** What the app's context carries: Node's request objects (from @hono/node-server) and the arrival time. */
-export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: { arrivalMs: number } };
-
-/** Reads a request's optional `x-slo-ms` header: it may tighten a function's SLO for this call. */
-function sloHeader(value: string | string[] | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Number(value);
-  if (!Number.isFinite(ms) || ms <= 0) throw new BadInputError('bad_request', `x-slo-ms must be a positive number of ms, got "${value}"`);
-  return ms;
-}
+export type { AppEnv } from './call.ts';
 
 /**
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
@@ -65,14 +56,12 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
 
   const bodyBytes = rt.config.limits.bodyBytes;
   app.post('/functions/:name', timing({ total: true }), async (c) => {
-    const { incoming, outgoing } = c.env ?? {};
     const stages = rt.stages;
+    const call = new CallRequest(c, bodyBytes, stages);
     // Read and parse only once the call is admitted at the door: a shed call costs no body read or parse.
     const readJson = async () => {
-      let t = performance.now();
-      const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
-      stages.add('read', performance.now() - t);
-      t = performance.now();
+      const text = (await call.body()).toString('utf8');
+      const t = performance.now();
       try {
         return JSON.parse(text) as unknown;
       } catch (err) {
@@ -81,21 +70,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
         stages.add('parse', performance.now() - t);
       }
     };
-    let bodyRead = false;
-    const r = await rt
-      .invoke(c.req.param('name'), undefined, {
-        arrivalMs: c.get('arrivalMs'),
-        sloMs: sloHeader(incoming ? incoming.headers['x-slo-ms'] : c.req.header('x-slo-ms')),
-        cancel: outgoing && cancellationOf(outgoing),
-        signal: outgoing ? undefined : c.req.raw.signal,
-        readBody: () => ((bodyRead = true), readJson()),
-      })
-      .catch((err: unknown) => {
-        // Refused before its body was read: let the bytes flow past unparsed at once, so the connection's
-        // next request is read without delay and the connection stays open.
-        if (!bodyRead && incoming && !incoming.readableEnded) incoming.resume();
-        throw err;
-      });
+    const r = await call.run(rt.invoke(c.req.param('name'), undefined, { ...call.options(), readBody: readJson }));
     const t = performance.now();
     setMetric(c, 'pre', r.preMs);
     setMetric(c, 'queue', r.batch.queueMs);
