@@ -8,6 +8,7 @@ import { adminRoutes } from './admin.ts';
 import { errorReply } from './error-reply.ts';
 import { InFlight } from './in-flight.ts';
 import { CallRequest, type AppEnv } from './call.ts';
+import { v2Routes } from './v2/routes.ts';
 
 export type { AppEnv } from './call.ts';
 
@@ -46,6 +47,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
   });
 
   if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
+  app.route('/v2', v2Routes(rt));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {
