@@ -24,6 +24,11 @@ export interface ModelConfig {
   policy?: PolicyName;
   /** For `fixed-delay`: Triton-style maximum queue delay and preferred batch size. */
   fixedDelay?: { maxQueueDelay?: Duration; preferredBatchSize?: number };
+  /**
+   * Deadline of a v2 (Open Inference Protocol) call that sends no `x-slo-ms`. Default: the loosest SLO of
+   * the functions on the model (1 s without any), so tensor clients never tighten the model's objective.
+   */
+  v2Slo?: Duration;
 }
 
 /** The configuration a user writes; every field is optional and documented with its default. */
@@ -102,6 +107,8 @@ export interface ResolvedModelConfig {
   padValue: number;
   policy: PolicyName;
   fixedDelay: { maxQueueDelayMs: number; preferredBatchSize: number };
+  /** Undefined: the runtime's default (see {@link ModelConfig.v2Slo}). */
+  v2SloMs: number | undefined;
 }
 
 /** Every field present, units in the names; built once by {@link resolveConfig}. */
@@ -201,6 +208,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
         maxQueueDelayMs: m.fixedDelay?.maxQueueDelay === undefined ? 5 : parseDuration(m.fixedDelay.maxQueueDelay, `${where}.fixedDelay.maxQueueDelay`),
         preferredBatchSize: positiveInt(m.fixedDelay?.preferredBatchSize, `${where}.fixedDelay.preferredBatchSize`, maxBatch),
       },
+      v2SloMs: m.v2Slo === undefined ? undefined : parseDuration(m.v2Slo, `${where}.v2Slo`),
     };
   }
   const fraction = nonNegative(user.scheduler?.meanObjectiveFraction, 'scheduler.meanObjectiveFraction', 0.5);

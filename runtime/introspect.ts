@@ -1,5 +1,5 @@
 import type { LoadedFunction } from './functions/load.ts';
-import type { Runtime } from './runtime.ts';
+import { v2Caller, type Runtime } from './runtime.ts';
 import { currentHoldMs } from './scheduler/policies/slo.ts';
 import {
   attributedJoulesPerInference,
@@ -153,6 +153,8 @@ export function describe(rt: Runtime, fn: LoadedFunction) {
       : null,
     live: rt.liveStats(fn.name).figures(performance.now()),
     modelRatePerSec: sched.rate.perSecond(performance.now()),
+    // The model's calls over the v2 protocol, which share its queue and batches with this function's.
+    v2Live: rt.liveStats(v2Caller(model)).figures(performance.now()),
     host: { lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: host.utilization, ratePerSec: host.ratePerSec },
     objectiveMs: sched.objectiveMs(),
     prediction: predict(rt, model, fn.sloMs),

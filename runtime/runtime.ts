@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from './config.ts';
 import { CancelledError, EdgebatchError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
-import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation } from './batching/model-batcher.ts';
+import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation, type ItemFeeds } from './batching/model-batcher.ts';
+import { submitRows } from './batching/row-group.ts';
 import { checkFunction } from './functions/checks.ts';
 import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
@@ -13,7 +14,8 @@ import type { Logger } from './logger.ts';
 import { HostMonitor } from './host/host-monitor.ts';
 import { HostStageTotals, type HostStage } from './host/host-stages.ts';
 import { LiveStats } from './metrics/live-stats.ts';
-import { RuntimeMetrics } from './metrics/prometheus.ts';
+import { RuntimeMetrics, type FunctionSeries } from './metrics/prometheus.ts';
+import type { ModelMeta } from './lanes/protocol.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { randomUUID } from 'node:crypto';
 import type { AdmissionDecision } from './scheduler/admission.ts';
@@ -61,6 +63,15 @@ export interface AdmittedCall {
   readonly shed: boolean;
 }
 
+/** The answer to a call of rows: each row's batch outcome, in row order. */
+export interface RowsResult {
+  readonly batches: readonly BatchOutcome[];
+  /** Arrival at the runtime to the rows being queued: door, body read, decode. */
+  readonly preMs: number;
+  /** The deadline the call ran under, ms after its arrival. */
+  readonly sloMs: number;
+}
+
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
 
 /**
@@ -82,6 +93,8 @@ export class Runtime {
   readonly modelStatus = new Map<string, ModelStatus>();
   readonly versions: VersionStore;
   readonly #live = new Map<string, LiveStats>();
+  /** Per model, the loosest SLO among its functions: the default deadline of its v2 calls. */
+  readonly #v2DefaultSlo = new Map<string, number>();
   #batchSeq = 0;
   #accepting = true;
 
@@ -113,6 +126,7 @@ export class Runtime {
       );
     }
     this.functions.onChange(() => this.#updateObjectives());
+    this.#updateObjectives();
     this.host.start();
   }
 
@@ -225,10 +239,16 @@ export class Runtime {
   /** Tells each model's scheduler the tightest SLO among the functions on it (its objective follows). */
   #updateObjectives(): void {
     for (const [model, batcher] of this.batchers) {
-      const users = this.functions.usersOf(model);
-      batcher.scheduler.setTightestSlo(users.length ? Math.min(...users.map((f) => f.sloMs)) : 1000);
+      const slos = this.functions.usersOf(model).map((f) => f.sloMs);
+      // A configured v2 SLO is a promise like a function's; the default (the loosest) never tightens anything.
+      const v2 = this.config.models[model].v2SloMs;
+      if (v2 !== undefined) slos.push(v2);
+      batcher.scheduler.setTightestSlo(slos.length ? Math.min(...slos) : 1000);
+      if (slos.length) this.#v2DefaultSlo.set(model, Math.max(...slos));
+      else this.#v2DefaultSlo.delete(model);
     }
   }
+
 
   /** The model's mean-latency objective S for the device, ms. */
   objectiveMs(model: string): number {
@@ -269,7 +289,7 @@ export class Runtime {
     const slo = Math.min(fn.sloMs, sloMs ?? Infinity);
     const arrival = Math.min(arrivalMs ?? startedMs, startedMs);
     const call: AdmittedCall = { fn, arrivalMs: arrival, startedMs, sloMs: slo, deadlineMs: arrival + slo, shed: this.#sheds(fn) };
-    const refusal = this.#refusalAtDoor(call);
+    const refusal = this.#refusalAtDoor(fn.definition.model, callerOf(fn), call.shed, call.deadlineMs, slo);
     if (refusal) this.#countFailure(fn, refusal);
     return refusal ?? call;
   }
@@ -289,7 +309,7 @@ export class Runtime {
       const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
       t = lap(stages, 'pre', t);
       const preMs = t - startedMs;
-      if (shed) this.#refuse(fn, sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
+      if (shed) this.#refuse(callerOf(fn), sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
       const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
       const batch = await batcher.submit(feeds, fn.name, arrivalMs, deadlineMs, cancel, shed);
       const postStart = performance.now();
@@ -318,16 +338,62 @@ export class Runtime {
     }
   }
 
-  /** Counts a call that ended without a result, once, by what ended it. */
+  /** Counts a function call that ended without a result, once, by what ended it. */
   #countFailure(fn: LoadedFunction, err: unknown): void {
-    const series = this.metrics.series(fn.name, fn.definition.model);
-    const live = this.liveStats(fn.name);
-    const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
-    series.outcome[outcome].inc();
-    if (outcome === 'shed') {
-      series.shed.inc();
-      live.shed();
-    } else if (outcome === 'failed') live.failed();
+    countFailure(this.metrics.series(fn.name, fn.definition.model), this.liveStats(fn.name), err);
+  }
+
+  /**
+   * Runs one call whose body carries model rows itself (the v2 protocol): admitted at the door like any
+   * call, then `readRows` reads and decodes the body into n rows, which become n items of the model's queue
+   * and batch with every function call on it (batching/row-group.ts). Outcomes come back in row order.
+   * Counted in the metrics and live figures under {@link v2Caller}.
+   */
+  async invokeRows(model: string, readRows: (meta: ModelMeta) => Promise<readonly ItemFeeds[]>, options: Omit<InvokeOptions, 'readBody'> = {}): Promise<RowsResult> {
+    if (!this.batchers.has(model)) throw new NotFoundError('model', model);
+    const caller = v2Caller(model);
+    const series = this.metrics.series(caller, model);
+    const live = this.liveStats(caller);
+    const started = performance.now();
+    const arrivalMs = Math.min(options.arrivalMs ?? started, started);
+    live.arrival(started);
+    try {
+      const sloMs = Math.min(this.v2SloMs(model), options.sloMs ?? Infinity);
+      const deadlineMs = arrivalMs + sloMs;
+      const shed = this.config.scheduler.admission;
+      const who = { name: `a v2 call to "${model}"`, details: { model } };
+      const refusal = this.#refusalAtDoor(model, who, shed, deadlineMs, sloMs);
+      if (refusal) throw refusal;
+      const batcher = this.batchers.get(model)!;
+      const meta = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
+      const rows = await readRows(meta);
+      const queuedAt = performance.now();
+      const room = this.config.limits.queueLength - batcher.waiting;
+      if (rows.length > room) throw new OverloadedError(`the queue of model "${model}" has room for ${Math.max(0, room)} items, this call has ${rows.length} rows`, 1, { model });
+      if (shed) this.#refuse(who, sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
+      const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
+      const batches = await submitRows(batcher, rows, caller, arrivalMs, deadlineMs, cancel, shed);
+      // The host-time model (noteHostTime) stays learnt from function calls: a v2 call's encoding happens in
+      // its route, after this returns, and its decoding costs per row, not per call.
+      const totalMs = performance.now() - arrivalMs;
+      series.outcome.ok.inc();
+      series.latency.observe(totalMs);
+      series.queueTime.observe(batches[0].queueMs);
+      live.record(totalMs, batches[0].batchSize, totalMs <= sloMs);
+      return { batches, preMs: queuedAt - started, sloMs };
+    } catch (err) {
+      countFailure(series, live, err);
+      throw err;
+    }
+  }
+
+  /**
+   * The deadline of a v2 call without `x-slo-ms`: the model's `v2Slo` from hono.config.ts, else the loosest
+   * SLO of the functions on the model (a promise the model's owner already made and the scheduler is already
+   * sized for; a tighter one would have tensor clients shed first), else 1 s.
+   */
+  v2SloMs(model: string): number {
+    return this.config.models[model].v2SloMs ?? this.#v2DefaultSlo.get(model) ?? 1000;
   }
 
   /** Whether a function's calls may be answered 503 instead of late. */
@@ -335,24 +401,25 @@ export class Runtime {
     return this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
   }
 
-  /** Why a call is refused at the door, or undefined when it may come in. */
-  #refusalAtDoor(call: AdmittedCall): EdgebatchError | undefined {
+  /**
+   * Why a call on `model` is refused at the door, or undefined when it may come in: the runtime is stopping,
+   * the model failed, its queue is full, or (when `shed`) the scheduler says it cannot meet its deadline.
+   */
+  #refusalAtDoor(model: string, who: Caller, shed: boolean, deadlineMs: number, sloMs: number): EdgebatchError | undefined {
     if (!this.#accepting) return new OverloadedError('the runtime is shutting down', 1);
-    const { fn, sloMs, deadlineMs } = call;
-    const model = fn.definition.model;
     const status = this.modelStatus.get(model);
     if (status?.state === 'failed') return new ModelUnavailableError(model, status.error);
     const batcher = this.batchers.get(model)!;
     if (batcher.waiting >= this.config.limits.queueLength) {
       return new OverloadedError(`the queue of model "${model}" is full (${this.config.limits.queueLength} items)`, 1);
     }
-    if (!call.shed) return undefined;
+    if (!shed) return undefined;
     const decision = batcher.scheduler.admit(deadlineMs, 'door', sloMs);
-    return decision.admit ? undefined : overloaded(fn, sloMs, decision);
+    return decision.admit ? undefined : overloaded(who, sloMs, decision);
   }
 
-  #refuse(fn: LoadedFunction, sloMs: number, decision: AdmissionDecision): void {
-    if (!decision.admit) throw overloaded(fn, sloMs, decision);
+  #refuse(who: Caller, sloMs: number, decision: AdmissionDecision): void {
+    if (!decision.admit) throw overloaded(who, sloMs, decision);
   }
 
   #onBatch(b: BatchRecord): void {
@@ -376,9 +443,37 @@ export class Runtime {
   }
 }
 
+/**
+ * The name v2 calls of a model go by where a function's name goes: `function="v2:mlp"` in /metrics, their
+ * live figures, the items' caller in the queue. No function name contains a colon, so none collides.
+ */
+export function v2Caller(model: string): string {
+  return `v2:${model}`;
+}
+
+/** Who a refusal names, and the details its reply carries. */
+interface Caller {
+  readonly name: string;
+  readonly details: Record<string, unknown>;
+}
+
+function callerOf(fn: LoadedFunction): Caller {
+  return { name: `"${fn.name}"`, details: { function: fn.name } };
+}
+
 /** The 503 of a call its model's scheduler refused. */
-function overloaded(fn: LoadedFunction, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError {
-  return new OverloadedError(`"${fn.name}" cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, { function: fn.name });
+function overloaded(who: Caller, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError {
+  return new OverloadedError(`${who.name} cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, who.details);
+}
+
+/** Counts a call that did not end in a 200, once, by outcome. */
+function countFailure(series: FunctionSeries, live: LiveStats, err: unknown): void {
+  const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
+  series.outcome[outcome].inc();
+  if (outcome === 'shed') {
+    series.shed.inc();
+    live.shed();
+  } else if (outcome === 'failed') live.failed();
 }
 
 /** Adds the time since `since` to a stage and returns now. */

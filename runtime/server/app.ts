@@ -7,15 +7,12 @@ import { arrival, type ArrivalVariables } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
+import { callTiming } from './server-timing.ts';
+import { v2Routes } from './v2/routes.ts';
 import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
 
 /** What the app's context carries: Node's request objects (from @hono/node-server), the arrival time and the request id. */
 export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: ArrivalVariables };
-
-/** `Server-Timing` of a served call: the host and device parts of its latency, ms. */
-function serverTiming(preMs: number, queueMs: number, inferenceMs: number, postMs: number, totalMs: number): string {
-  return `pre;dur=${preMs.toFixed(2)}, queue;dur=${queueMs.toFixed(2)}, inference;dur=${inferenceMs.toFixed(2)}, post;dur=${postMs.toFixed(2)}, total;dur=${totalMs.toFixed(2)}`;
-}
 
 const adminOffMessage =
   'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
@@ -45,6 +42,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
   // Without a token there is no admin API; say so rather than answer a bare "no route".
   else app.all('/admin/*', (c) => c.json({ error: { code: 'admin_off', message: adminOffMessage } }, 404));
+  app.route('/v2', v2Routes(rt));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {
@@ -95,7 +93,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       'x-batch-id': String(r.batch.batchId),
       'x-batch-size': String(r.batch.batchSize),
       'x-function-version': r.fn.version,
-      'server-timing': serverTiming(r.preMs, r.batch.queueMs, r.batch.inferenceMs, r.postMs, t - call.arrivalMs),
+      'server-timing': callTiming({ preMs: r.preMs, queueMs: r.batch.queueMs, inferenceMs: r.batch.inferenceMs, postMs: r.postMs }, call.arrivalMs),
     });
     stages.add('reply', performance.now() - t);
     return res;

@@ -4,11 +4,18 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgebatchError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { totalTiming } from './server-timing.ts';
+
+/** The JSON body of an error reply; protocols differ in it (v2 wants `{ error: "message" }`), nothing else. */
+export type ErrorBody = (code: string, message: string, details: Record<string, unknown> | undefined) => object;
+
+/** The runtime's own error body: `{ error: { code, message, ...details } }`. */
+const runtimeBody: ErrorBody = (code, message, details) => ({ error: { code, message, ...details } });
 
 /** An {@link EdgebatchError} as a reply: status, the JSON body and the headers it implies. */
 export interface ErrorPayload {
   status: ContentfulStatusCode;
-  body: { error: Record<string, unknown> };
+  body: object;
   headers: Record<string, string>;
 }
 
@@ -17,33 +24,28 @@ export interface ErrorPayload {
  * and a too-large body `Connection: close` (the rest of it is never read, so the connection cannot be reused
  * mid-body). Shared by Hono's onError and the front door, which answers refusals before Hono runs.
  */
-export function errorPayload(err: EdgebatchError): ErrorPayload {
+export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody): ErrorPayload {
   const headers: Record<string, string> = {};
   if (err instanceof OverloadedError) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';
-  return { status: err.status as ContentfulStatusCode, body: { error: { code: err.code, message: err.message, ...err.details } }, headers };
-}
-
-/** `Server-Timing: total` of a reply, from the request's arrival on the loop. */
-export function totalTiming(arrivalMs: number | undefined): Record<string, string> {
-  return arrivalMs === undefined ? {} : { 'server-timing': `total;dur=${(performance.now() - arrivalMs).toFixed(2)}` };
+  return { status: err.status as ContentfulStatusCode, body: body(err.code, err.message, err.details), headers };
 }
 
 /**
- * The one place errors become replies inside Hono (see {@link errorPayload}). Anything that is not an
- * {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
+ * The one place errors become replies inside Hono (see {@link errorPayload}), the body written by `body`.
+ * Anything that is not an {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
  */
-export function errorReply(c: Context, err: unknown, log: Logger): Response {
+export function errorReply(c: Context, err: unknown, log: Logger, body: ErrorBody = runtimeBody): Response {
   // Hono middleware (bearerAuth) throws its own HTTPException with a ready response.
   if (err instanceof HTTPException) return err.getResponse();
   const timing = totalTiming(c.get('arrivalMs'));
   if (err instanceof EdgebatchError) {
     // A server-side failure is logged with the request id the client saw, next to the error id it got.
     if (err.status >= 500 && !(err instanceof OverloadedError)) log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
-    const { status, body, headers } = errorPayload(err);
-    return c.json(body, status, { ...headers, ...timing });
+    const reply = errorPayload(err, body);
+    return c.json(reply.body, reply.status, { ...reply.headers, ...timing });
   }
   const errorId = randomUUID();
   log.error({ errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
-  return c.json({ error: { code: 'internal', message: 'internal error', errorId } }, 500, timing);
+  return c.json(body('internal', 'internal error', { errorId }), 500, timing);
 }

@@ -13,8 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadInputError, EdgebatchError } from '../errors.ts';
 import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { arrivalOf, requestIdFrom } from './arrival.ts';
-import { errorPayload, totalTiming } from './error-reply.ts';
+import { errorPayload } from './error-reply.ts';
 import type { InFlight } from './in-flight.ts';
+import { totalTiming } from './server-timing.ts';
 
 const route = '/functions/';
 

@@ -35,12 +35,15 @@ export function assignStreams(count: number, weights: readonly number[], seed: n
 }
 
 export interface Stream {
-  /** Function name: requests go to POST /functions/<fn>. */
+  /** Function name: requests go to POST /functions/<fn>, unless `path` says otherwise. */
   fn: string;
   /** Share of the total rate (relative weight). */
   weight: number;
   /** Request bodies, sent round-robin. */
-  bodies: string[];
+  bodies: (string | Uint8Array)[];
+  /** Another route than the function's (the v2 infer route), and its headers (default: JSON). */
+  path?: string;
+  headers?: Record<string, string>;
 }
 
 export interface OpenJob {
@@ -125,7 +128,7 @@ function record(r: LoadResult, i: number, reply: Reply, latencyMs: number): void
 }
 
 function requestBytes(url: string, streams: Stream[]): Buffer[][] {
-  return streams.map((s) => s.bodies.map((b) => ClientPool.post(url, `/functions/${s.fn}`, b)));
+  return streams.map((s) => s.bodies.map((b) => ClientPool.post(url, s.path ?? `/functions/${s.fn}`, b, s.headers)));
 }
 
 /** Runs an open-loop job to completion; never throws for a server's failure (those are statuses). */

@@ -1,0 +1,74 @@
+/**
+ * What a route that makes a call from a request body (a v2 infer) takes from its request, written once: its
+ * arrival, its `x-slo-ms`, the client going away, and a body read only after the call is admitted at the
+ * door, so a call shed under overload costs no body read.
+ */
+import type { Context } from 'hono';
+import type { HostStageTotals } from '../host/host-stages.ts';
+import type { InvokeOptions } from '../runtime.ts';
+import type { AppEnv } from './app.ts';
+import { requestSlo } from './front-door.ts';
+import { cancellationOf, readBody } from './node-request.ts';
+
+/** One call's request, read lazily. */
+export class CallRequest {
+  readonly #c: Context<AppEnv>;
+  readonly #limitBytes: number;
+  readonly #stages: HostStageTotals;
+  #bodyRead = false;
+
+  constructor(c: Context<AppEnv>, limitBytes: number, stages: HostStageTotals) {
+    this.#c = c;
+    this.#limitBytes = limitBytes;
+    this.#stages = stages;
+  }
+
+  /** A request header, from Node's request when there is one (no WHATWG Request built). */
+  header(name: string): string | undefined {
+    const { incoming } = this.#c.env ?? {};
+    const v = incoming ? incoming.headers[name] : this.#c.req.header(name);
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  /** Arrival, the request's SLO and the client's cancellation, as the runtime's invoke methods take them. */
+  options(): Pick<InvokeOptions, 'arrivalMs' | 'sloMs' | 'cancel' | 'signal'> {
+    const { outgoing } = this.#c.env ?? {};
+    const sloMs = requestSlo(this.header('x-slo-ms'));
+    if (sloMs instanceof Error) throw sloMs;
+    return {
+      arrivalMs: this.#c.get('arrivalMs'),
+      sloMs,
+      cancel: outgoing && cancellationOf(outgoing),
+      signal: outgoing ? undefined : this.#c.req.raw.signal,
+    };
+  }
+
+  /** The whole body, within the body limit (413 past it); timed as the host stage `read`. */
+  async body(): Promise<Buffer> {
+    this.#bodyRead = true;
+    const { incoming } = this.#c.env ?? {};
+    const t = performance.now();
+    const body = incoming ? await readBody(incoming, this.#limitBytes) : Buffer.from(await this.#c.req.arrayBuffer());
+    this.#stages.add('read', performance.now() - t);
+    return body;
+  }
+
+  /**
+   * Runs a call; when it is refused before its body was read, lets the bytes flow past unparsed at once, so
+   * the connection's next request is read without delay and the connection stays open.
+   */
+  async run<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      this.refused();
+      throw err;
+    }
+  }
+
+  /** A call refused before its body was read: let the bytes flow past unparsed. */
+  refused(): void {
+    const { incoming } = this.#c.env ?? {};
+    if (!this.#bodyRead && incoming && !incoming.readableEnded) incoming.resume();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The pure parts of the v2 protocol: datatype mapping, the request schema, decoding tensors into rows with
+ * every check a bad request must fail, binary framing, and putting outputs back together.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ModelMeta } from '../runtime/lanes/protocol.ts';
+import { binaryChunks, joinBody, splitBody } from '../runtime/server/v2/binary.ts';
+import { chooseOutputs, decodeRows, encodeOutput, gatherOutput, shapeProblem } from '../runtime/server/v2/codec.ts';
+import { fromOrtType, isV2Datatype, runnable, v2Datatypes } from '../runtime/server/v2/datatypes.ts';
+import { modelMetadata } from '../runtime/server/v2/metadata.ts';
+import { parseInferenceRequest, type RequestInput } from '../runtime/server/v2/schema.ts';
+
+const meta: ModelMeta = {
+  inputs: [{ name: 'x', type: 'float32', shape: ['N', 2, 3] }],
+  outputs: [
+    { name: 'y', type: 'float32', shape: ['N', 2] },
+    { name: 'z', type: 'int64', shape: ['N'] },
+  ],
+};
+const limits = { maxElements: 1000 };
+const x = (over: Partial<RequestInput> = {}): RequestInput => ({ name: 'x', datatype: 'FP32', shape: [2, 2, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], ...over });
+const decode = (inputs: RequestInput[], chunks: (Buffer | undefined)[] = [], m = meta) => decodeRows(inputs, chunks, m, 'm', limits);
+const refuses = (inputs: RequestInput[], pattern: RegExp, chunks: (Buffer | undefined)[] = [], m = meta) =>
+  assert.throws(() => decode(inputs, chunks, m), (err: any) => err.status === 400 && pattern.test(err.message));
+
+describe('datatypes', () => {
+  test('every v2 datatype maps to an onnxruntime type and back', () => {
+    for (const d of v2Datatypes) assert.ok(isV2Datatype(d));
+    assert.equal(fromOrtType('float32'), 'FP32');
+    assert.equal(fromOrtType('int64'), 'INT64');
+    assert.equal(fromOrtType('float16'), 'FP16');
+    assert.equal(fromOrtType('string'), 'BYTES');
+    assert.equal(fromOrtType('bool'), 'BOOL');
+    assert.equal(isV2Datatype('FLOAT'), false);
+    assert.equal(isV2Datatype('toString'), false);
+  });
+
+  test('the runnable ones carry the typed array of the runtime tensors, integers with their range', () => {
+    assert.equal(runnable('FP32')?.array, Float32Array);
+    assert.equal(runnable('INT64')?.array, BigInt64Array);
+    assert.deepEqual(runnable('UINT8')?.range, [0, 255]);
+    assert.equal(runnable('BYTES'), undefined);
+    assert.equal(runnable('FP16'), undefined);
+  });
+});
+
+describe('request schema', () => {
+  test('a good request parses; bad JSON and a bad field are 400s naming what is wrong', () => {
+    const r = parseInferenceRequest(Buffer.from(JSON.stringify({ id: 'a', inputs: [x()] })));
+    assert.equal(r.id, 'a');
+    assert.throws(() => parseInferenceRequest(Buffer.from('{')), (e: any) => e.status === 400 && /not valid JSON/.test(e.message));
+    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[]}')), (e: any) => e.status === 400 && /inputs/.test(e.message));
+    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[1.5]}]}')), (e: any) => /inputs\.0\.shape\.0/.test(e.message));
+    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[-1]}]}')), (e: any) => /inputs\.0\.shape\.0/.test(e.message));
+  });
+});
+
+describe('decoding into rows', () => {
+  test('flat data of shape [2, 2, 3] becomes two rows of [2, 3], in order', () => {
+    const rows = decode([x()]);
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows[0].x.dims, [2, 3]);
+    assert.deepEqual([...rows[0].x.data], [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual([...rows[1].x.data], [7, 8, 9, 10, 11, 12]);
+    assert.ok(rows[0].x.data instanceof Float32Array);
+  });
+
+  test('nested data exactly as deep as the shape gives the same rows', () => {
+    const nested = [
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [
+        [7, 8, 9],
+        [10, 11, 12],
+      ],
+    ];
+    assert.deepEqual(decode([x({ data: nested })]).map((r) => [...r.x.data]), decode([x()]).map((r) => [...r.x.data]));
+  });
+
+  test('shape and data length that disagree', () => {
+    refuses([x({ data: [1, 2, 3] })], /has 3 values but shape \[2, 2, 3\] needs 12/);
+  });
+
+  test('nested data of the wrong depth or with a wrong length at some level', () => {
+    refuses([x({ data: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]] })], /nested 2 deep but its shape \[2, 2, 3\] has 3 dimensions/);
+    refuses([x({ data: [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9]]] })], /data\[1\] of input "x" has 1 entries but shape \[2, 2, 3\] says 2/);
+    refuses([x({ data: [[[1, 2, 3], [4, 5, 6]], [7, [8, 9, 10]]] })], /data\[1\]\[0\] of input "x" is number 7, expected an array/);
+  });
+
+  test('non-numbers, and integers out of their datatype range', () => {
+    refuses([x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 'twelve'] })], /data\[11\] of input "x" is the string "twelve", not a number/);
+    refuses([x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, null] })], /is null, not a number/);
+    refuses([x({ data: 'abc' })], /data of input "x" must be an array/);
+    const int8: ModelMeta = { inputs: [{ name: 'x', type: 'int8', shape: ['N', 2] }], outputs: [] };
+    refuses([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [1, 300] }], /is 300, not a INT8 \(an integer from -128 to 127\)/, [], int8);
+    refuses([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [1, 0.5] }], /not a INT8/, [], int8);
+    assert.deepEqual([...decode([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [-128, 127] }], [], int8)[0].x.data], [-128, 127]);
+  });
+
+  test('INT64 arrives as BigInt64Array', () => {
+    const i64: ModelMeta = { inputs: [{ name: 'ids', type: 'int64', shape: ['N', 2] }], outputs: [] };
+    const rows = decode([{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [3, -4] }], [], i64);
+    assert.deepEqual([...rows[0].ids.data], [3n, -4n]);
+  });
+
+  test('wrong datatype for the model input, an unknown datatype, BYTES on a numeric model', () => {
+    refuses([x({ datatype: 'INT32' })], /input "x" of model "m" takes FP32, got INT32/);
+    refuses([x({ datatype: 'FLOAT' })], /datatype "FLOAT" of input "x" is not one of BOOL/);
+    refuses([x({ datatype: 'BYTES', data: ['a'] })], /takes FP32, got BYTES/);
+  });
+
+  test('unknown input name, missing input, an input given twice', () => {
+    refuses([x({ name: 'input' })], /model "m" has no input "input"; its inputs are "x"/);
+    const two: ModelMeta = { inputs: [...meta.inputs, { name: 'w', type: 'float32', shape: ['N', 1] }], outputs: [] };
+    refuses([x()], /input "w" of model "m" is missing/, [], two);
+    refuses([x(), x()], /input "x" is given twice/);
+  });
+
+  test('inputs that disagree on the batch dimension', () => {
+    const two: ModelMeta = { inputs: [...meta.inputs, { name: 'w', type: 'float32', shape: ['N', 1] }], outputs: [] };
+    refuses([x(), { name: 'w', datatype: 'FP32', shape: [3, 1], data: [1, 2, 3] }], /inputs disagree on the batch dimension: "x" has 2 rows, "w" has 3/, [], two);
+  });
+
+  test('a non-batch dimension that differs from the model, a wrong rank, no rows', () => {
+    refuses([x({ shape: [2, 3, 2] })], /dimension 1 of input "x" must be 2 \(model shape \[-1, 2, 3\]\), got \[2, 3, 2\]/);
+    refuses([x({ shape: [12] })], /must have 3 dimensions, shape \[-1, 2, 3\], got \[12\]/);
+    refuses([x({ shape: [0, 2, 3], data: [] })], /batch dimension of 0/);
+    assert.equal(shapeProblem('x', [5, 2, 3], meta.inputs[0].shape), undefined);
+  });
+
+  test('a huge shape is refused before anything is allocated', () => {
+    const dynamic: ModelMeta = { inputs: [{ name: 'x', type: 'float32', shape: ['N', 'W'] }], outputs: [] };
+    refuses([{ name: 'x', datatype: 'FP32', shape: [1e6, 1e9], data: [1] }], /1000000000000000 elements: more than one request may carry \(1000\)/, [], dynamic);
+  });
+
+  test('data missing, or sent both inline and as binary', () => {
+    refuses([x({ data: undefined })], /input "x" has no data/);
+    refuses([x()], /both data and binary_data_size/, [Buffer.alloc(48)]);
+  });
+});
+
+describe('binary framing', () => {
+  const floats = Float32Array.from({ length: 12 }, (_, i) => i + 0.5);
+  const bin = Buffer.from(floats.buffer);
+
+  test('a JSON header and binary bytes split by Inference-Header-Content-Length decode to the same rows', () => {
+    const header = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2, 3], parameters: { binary_data_size: 48 } }] });
+    const { body, headerLength } = joinBody(header, [bin]);
+    const { json, binary } = splitBody(body, String(headerLength));
+    const req = parseInferenceRequest(json);
+    const rows = decode(req.inputs, binaryChunks(req.inputs, binary));
+    assert.deepEqual([...rows[1].x.data], [...floats.subarray(6)]);
+  });
+
+  test('sizes that do not add up, and a header length past the body, are refused', () => {
+    const input = [{ name: 'x', parameters: { binary_data_size: 40 } }];
+    assert.throws(() => binaryChunks(input, bin), /binary sizes do not add up: the inputs declare 40 bytes .* carries 48/);
+    assert.throws(() => binaryChunks([{ name: 'x', parameters: { binary_data_size: -1 } }], bin), /binary_data_size of "x" must be a byte count/);
+    assert.throws(() => splitBody(bin, '49'), /is 49 but the body has only 48 bytes/);
+    assert.throws(() => splitBody(bin, 'abc'), /must be a byte count/);
+    // Sizes that add up but do not fit the shape: the codec refuses them.
+    refuses([x({ data: undefined, parameters: { binary_data_size: 44 } })], /binary_data_size of input "x" is 44 bytes; shape \[2, 2, 3\] of FP32 needs 48/, [bin.subarray(0, 44)]);
+  });
+});
+
+describe('outputs', () => {
+  test('requested outputs must exist; binary per output or for the whole request', () => {
+    assert.deepEqual(chooseOutputs(undefined, undefined, meta, 'm'), [
+      { name: 'y', binary: false },
+      { name: 'z', binary: false },
+    ]);
+    assert.deepEqual(chooseOutputs([{ name: 'z', parameters: { binary_data: false } }, { name: 'y' }], { binary_data_output: true }, meta, 'm'), [
+      { name: 'z', binary: false },
+      { name: 'y', binary: true },
+    ]);
+    assert.throws(() => chooseOutputs([{ name: 'nope' }], undefined, meta, 'm'), /model "m" has no output "nope"; its outputs are "y", "z"/);
+  });
+
+  test('rows are put back together as [n, ...], as JSON numbers or as raw bytes', () => {
+    const g = gatherOutput('y', [
+      { data: Float32Array.of(1, 2), dims: [2] },
+      { data: Float32Array.of(3, 4), dims: [2] },
+    ]);
+    assert.deepEqual(g.shape, [2, 2]);
+    assert.equal(g.datatype, 'FP32');
+    assert.deepEqual(encodeOutput(g, false).tensor, { name: 'y', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] });
+    const b = encodeOutput(g, true);
+    assert.deepEqual(b.tensor, { name: 'y', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } });
+    assert.deepEqual([...new Float32Array(new Uint8Array(b.chunk!).buffer)], [1, 2, 3, 4]);
+    const z = gatherOutput('z', [{ data: BigInt64Array.of(7n), dims: [] }]);
+    assert.deepEqual(encodeOutput(z, false).tensor, { name: 'z', datatype: 'INT64', shape: [1], data: [7] });
+  });
+
+  test('model metadata: v2 datatypes and -1 for dynamic dimensions', () => {
+    assert.deepEqual(modelMetadata('m', meta), {
+      name: 'm',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2, 3] }],
+      outputs: [
+        { name: 'y', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'z', datatype: 'INT64', shape: [-1] },
+      ],
+    });
+  });
+});
