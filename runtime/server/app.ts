@@ -7,6 +7,8 @@ import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import { errorReply } from './error-reply.ts';
 import { InFlight } from './in-flight.ts';
+import { loadReporter } from './load-report.ts';
+import { loadHeader } from '../shared/edge-protocol.ts';
 import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
 
 /** What the app's context carries: Node's request objects (from @hono/node-server) and the arrival time. */
@@ -64,6 +66,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
   });
 
   const bodyBytes = rt.config.limits.bodyBytes;
+  // Every served call tells an edge in front how loaded its model is here, so the edge can spill early.
+  const loadOf = loadReporter(rt);
   app.post('/functions/:name', timing({ total: true }), async (c) => {
     const { incoming, outgoing } = c.env ?? {};
     const stages = rt.stages;
@@ -104,6 +108,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight()): Hono<AppEnv> 
     c.header('x-batch-id', String(r.batch.batchId));
     c.header('x-batch-size', String(r.batch.batchSize));
     c.header('x-function-version', r.fn.version);
+    c.header(loadHeader, loadOf(r.fn));
     const res = c.json(r.result as object);
     stages.add('reply', performance.now() - t);
     return res;
