@@ -21,6 +21,19 @@ const status = async (edge: RunningEdge) => (await (await fetch(`${edge.url}/edg
 /** Calls a function's recent call count on one runtime (its live figures). */
 const callsSeen = async (base: string, fn: string) => ((await (await fetch(`${base}/functions/${fn}`)).json()) as { live: { calls: number } }).live.calls;
 
+/**
+ * A call answered 200: on this shared machine a runtime may shed a tight-SLO call (503, a legal answer that
+ * the failover test covers), so a few tries are allowed before comparing served answers.
+ */
+async function served(base: string, name: string, body: unknown) {
+  let r = await call(base, name, body);
+  for (let i = 0; i < 5 && r.status === 503; i++) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    r = await call(base, name, body);
+  }
+  return r;
+}
+
 let runtimes: Running[] = [];
 let origins: string[] = [];
 let examples: Record<string, unknown> = {};
@@ -55,8 +68,8 @@ describe('the edge in front of three runtimes', () => {
 
   test('every example function answers through the edge as it does directly, with the same headers and an edge entry', async () => {
     for (const [name, example] of Object.entries(examples)) {
-      const direct = await call(origins[0], name, example);
-      const via = await call(edge.url, name, example);
+      const via = await served(edge.url, name, example);
+      const direct = await served(via.headers.get('x-edge-origin')!, name, example);
       assert.equal(via.status, direct.status, name);
       assert.deepEqual(via.body, direct.body, name);
       for (const h of ['x-function-version', 'x-batch-size', 'x-batch-id', 'x-request-id', 'x-edgebatch-load']) assert.ok(via.headers.get(h), `${name}: ${h}`);
