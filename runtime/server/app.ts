@@ -7,7 +7,9 @@ import { arrival, type ArrivalVariables } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
+import { loadReporter } from './load-report.ts';
 import { callTiming } from './server-timing.ts';
+import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
 import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
 
@@ -52,6 +54,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   });
 
   const bodyBytes = rt.config.limits.bodyBytes;
+  // Every served call tells an edge in front how loaded its model is here, so the edge can spill early.
+  const loadOf = loadReporter(rt);
   // The hot path. Every reply header goes in one plain object: @hono/node-server writes that straight to
   // Node's response, where `c.header()` or Hono's timing middleware would build WHATWG Headers per call.
   app.post('/functions/:name', async (c) => {
@@ -93,6 +97,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       'x-batch-id': String(r.batch.batchId),
       'x-batch-size': String(r.batch.batchSize),
       'x-function-version': r.fn.version,
+      [loadHeader]: loadOf(r.fn),
       'server-timing': callTiming({ preMs: r.preMs, queueMs: r.batch.queueMs, inferenceMs: r.batch.inferenceMs, postMs: r.postMs }, call.arrivalMs),
     });
     stages.add('reply', performance.now() - t);

@@ -11,6 +11,8 @@ export interface Sent {
   inferenceMs: number;
   totalServerMs: number;
   retryAfter: string | null;
+  /** Every reply header (the edge's tests read which origin answered, and the batch size). */
+  headers: Headers;
 }
 
 function metric(timing: string | null, name: string): number {
@@ -41,6 +43,7 @@ export async function openLoop(base: string, fn: string, body: () => unknown, ra
           inferenceMs: metric(timing, 'inference'),
           totalServerMs: metric(timing, 'total'),
           retryAfter: r.headers.get('retry-after'),
+          headers: r.headers,
         };
       }),
     );

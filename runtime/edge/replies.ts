@@ -1,0 +1,30 @@
+/**
+ * The replies the edge writes itself, in the runtime's shape (`{ error: { code, message, ...details } }`), so
+ * a client cannot tell and need not care whether the edge or a runtime refused it.
+ */
+function errorJson(status: number, code: string, message: string, details: Record<string, unknown>, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: { code, message, ...details } }), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** 503 + Retry-After: no origin can take the call within what is left of its budget. */
+export function overloaded(message: string, retryAfterMs: number, details: Record<string, unknown> = {}): Response {
+  const retryAfterSec = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return errorJson(503, 'overloaded', message, { ...details, retryAfterSec }, { 'retry-after': String(retryAfterSec) });
+}
+
+/** 413: the body is over the limit a Worker can take. */
+export function payloadTooLarge(limitBytes: number): Response {
+  return errorJson(413, 'payload_too_large', `request body is larger than the limit of ${limitBytes} bytes`, { limitBytes });
+}
+
+export function notFound(method: string, path: string): Response {
+  return errorJson(404, 'not_found', `no route ${method} ${path}`, {});
+}
+
+/** 500: the edge itself is misconfigured (a bad var); says which. */
+export function misconfigured(message: string): Response {
+  return errorJson(500, 'edge_misconfigured', message, {});
+}
