@@ -142,7 +142,7 @@ export class ModelScheduler<T> {
     const f = this.fit.get();
     const now = this.#opts.clock.now();
     return {
-      predictMs: (b) => this.fit.predict(b),
+      predictMs: this.#predict,
       cost: f && { alphaMs: f.alphaMs, tau0Ms: f.tau0Ms },
       ratePerSec: this.rate.perSecond(now),
       objectiveMs: this.objectiveMs(),
@@ -176,6 +176,9 @@ export class ModelScheduler<T> {
     return lo;
   }
 
+  /** The fit's prediction, as admission and the policy take it: one function, not a closure per decision. */
+  readonly #predict = (batch: number): number | undefined => this.fit.predict(batch);
+
   /**
    * Whether a call with `deadlineMs` can still make it. `stage` says what the call still needs on the
    * host: at the door (before its body is read) it needs its whole host time; once its item exists only
@@ -192,7 +195,7 @@ export class ModelScheduler<T> {
       runningRemainingMs: this.runningRemainingMs(),
       maxBatch: this.#opts.maxBatch,
       lanes: this.#opts.lanes,
-      predictMs: (b) => this.fit.predict(b),
+      predictMs: this.#predict,
       cost: f && { alpha: f.alphaMs / 1000, tau0: f.tau0Ms / 1000 },
       ratePerSec: this.rate.perSecond(nowMs),
       // The mean check judges the whole path against the whole objective: the device's share of it moves

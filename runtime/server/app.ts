@@ -7,6 +7,7 @@ import { arrival, type ArrivalVariables } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
+import { jsonReply } from './json-reply.ts';
 import { loadReporter } from './load-report.ts';
 import { callTiming } from './server-timing.ts';
 import { loadHeader } from '../shared/edge-protocol.ts';
@@ -93,7 +94,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       },
     });
     const t = performance.now();
-    const res = c.json(r.result as object, 200, {
+    const res = jsonReply(c, r.result as object, 200, {
       'x-batch-id': String(r.batch.batchId),
       'x-batch-size': String(r.batch.batchSize),
       'x-function-version': r.fn.version,

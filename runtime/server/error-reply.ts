@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgebatchError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { jsonReply } from './json-reply.ts';
 import { totalTiming } from './server-timing.ts';
 
 /** The JSON body of an error reply; protocols differ in it (v2 wants `{ error: "message" }`), nothing else. */
@@ -43,9 +44,9 @@ export function errorReply(c: Context, err: unknown, log: Logger, body: ErrorBod
     // A server-side failure is logged with the request id the client saw, next to the error id it got.
     if (err.status >= 500 && !(err instanceof OverloadedError)) log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
     const reply = errorPayload(err, body);
-    return c.json(reply.body, reply.status, { ...reply.headers, ...timing });
+    return jsonReply(c, reply.body, reply.status, { ...reply.headers, ...timing });
   }
   const errorId = randomUUID();
   log.error({ errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
-  return c.json(body('internal', 'internal error', { errorId }), 500, timing);
+  return jsonReply(c, body('internal', 'internal error', { errorId }), 500, timing);
 }

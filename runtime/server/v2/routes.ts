@@ -12,6 +12,7 @@ import type { Runtime } from '../../runtime.ts';
 import type { AppEnv } from '../app.ts';
 import { CallRequest } from '../call.ts';
 import { errorReply, type ErrorBody } from '../error-reply.ts';
+import { jsonReply } from '../json-reply.ts';
 import { callTiming } from '../server-timing.ts';
 import { binaryChunks, headerLengthName, joinBody, splitBody } from './binary.ts';
 import { chooseOutputs, decodeRows, encodeOutput, gatherOutput, type OutputChoice } from './codec.ts';
@@ -111,7 +112,7 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
       };
       const chunks = encoded.flatMap((e) => (e.chunk ? [e.chunk] : []));
       let res: Response;
-      if (chunks.length === 0) res = c.json(head, 200, headers);
+      if (chunks.length === 0) res = jsonReply(c, head, 200, headers);
       else {
         const { body, headerLength } = joinBody(JSON.stringify(head), chunks);
         res = c.body(new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length), 200, { ...headers, 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) });
