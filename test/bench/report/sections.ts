@@ -45,6 +45,10 @@ export function overloadSection(data: BenchData): string[] {
       L.push(`| ${r.peer}${r.noted ? ' (!)' : ''} | ${n(r.offeredPerSec, 0)} | ${n(r.goodputPerSec, 0)} | ${n(r.goodputAtCPerSec, 0)} | **${n(r.ratio, 2)}** | ${r.sent} | ${r.ok} | ${r.shed} | ${r.other} | ${r.lost} | ${n(r.eventLoopP99Ms)} | ${n(v?.p50Ms)} | ${n(v?.p99Ms)} | ${pct(v?.sloAttainment)} | ${v ? `${v.shed} / ${v.lost}` : '-'} | ${n(v?.firstWithinSloMs, 0)} | ${n(v?.allWithinSloFromMs, 0)} |`);
     }
     L.push('');
+    const echoKnee = (data.knees ?? []).find((k) => k.peer === data.peers.find((p) => p.echo)?.name);
+    // Past what a bare Hono app can answer, the one event loop cannot even refuse every call: goodput then
+    // falls for any server built on it, however cheap its refusals.
+    if (echoKnee?.found) L.push(`The overload offers ${n(rows[0].offeredPerSec, 0)}/s, ${n(rows[0].offeredPerSec / echoKnee.capacityPerSec, 2)} x hono-echo's knee (${n(echoKnee.capacityPerSec, 0)}/s): above 1, one event loop on this machine cannot answer every call even with nothing behind it.`, '');
   }
   const top = sweepTopRatios(data);
   if (top.length) {
@@ -103,7 +107,8 @@ export function consoleSummary(data: BenchData): string[] {
   for (const r of hostCpuRows(data)) L.push(`main-thread CPU/call at C(${r.model}) ${r.offeredPerSec.toFixed(0)}/s: ${r.peer} ${n(r.mainUsPerCall, 0)} us${r.peer === echo?.name ? '' : `, hono-echo ${n(r.echoUsPerCall, 0)} us, ratio ${n(r.ratio, 2)}`}`);
   for (const r of overloadRows(data)) {
     const v = r.recovery;
-    L.push(`overload ${r.peer} ${r.label}: goodput ${n(r.goodputPerSec, 0)}/s vs ${n(r.goodputAtCPerSec, 0)}/s at C = ${n(r.ratio, 2)}; 200 ${r.ok}, 503 ${r.shed}, other ${r.other}, lost ${r.lost}; loop p99 ${n(r.eventLoopP99Ms)} ms; trickle p50 ${n(v?.p50Ms)} p99 ${n(v?.p99Ms)} ms, att. ${pct(v?.sloAttainment)}, 503 ${v?.shed ?? '-'}, first within SLO ${n(v?.firstWithinSloMs, 0)} ms after`);
+    const overEcho = echoKnee?.found ? `, ${n(r.offeredPerSec / echoKnee.capacityPerSec, 2)} x hono-echo's knee` : '';
+    L.push(`overload ${r.peer} ${r.label}: offered ${n(r.offeredPerSec, 0)}/s${overEcho}; goodput ${n(r.goodputPerSec, 0)}/s vs ${n(r.goodputAtCPerSec, 0)}/s at C = ${n(r.ratio, 2)}; 200 ${r.ok}, 503 ${r.shed}, other ${r.other}, lost ${r.lost}; loop p99 ${n(r.eventLoopP99Ms)} ms; trickle p50 ${n(v?.p50Ms)} p99 ${n(v?.p99Ms)} ms, att. ${pct(v?.sloAttainment)}, 503 ${v?.shed ?? '-'}, first within SLO ${n(v?.firstWithinSloMs, 0)} ms after`);
   }
   for (const t of sweepTopRatios(data)) L.push(`sweep ${t.model} ${t.peer}: goodput at ${t.fraction}C / at C = ${n(t.ratio, 2)}`);
   for (const c of shedCosts(data)) L.push(`shed cost ${c.peer}: served ${n(c.servedUs, 0)} us/call, shed ${n(c.shedUs, 0)} us/503, ratio ${n(c.ratio, 2)} (${c.method ?? 'no figure'})`);
