@@ -15,7 +15,7 @@ import {
   utilization,
 } from "../runtime/scheduler/formula.ts";
 
-// A spread of batch costs in seconds: tau0-heavy, alpha-heavy, the 128-2048-2048-10 MLP from DESIGN.md
+// A spread of batch costs in seconds: tau0-heavy, alpha-heavy, the 128-2048-2048-10 MLP of hono.config.ts
 // (about 0.6 ms at batch 1, 7.7 ms at 128), and a GPU-like one.
 const costs: BatchCost[] = [
   { alpha: 0.001, tau0: 0.01 },

@@ -222,11 +222,6 @@ export class ModelBatcher {
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
-  /** Batches on the device now. */
-  get inFlight(): number {
-    return this.scheduler.inFlight;
-  }
-
   /** True when nothing waits and no batch is running. */
   get idle(): boolean {
     return this.scheduler.waiting === 0 && this.scheduler.inFlight === 0;

@@ -53,11 +53,6 @@ export class Device {
     ) as Promise<{ outputs: Record<string, WireTensor>; runMs: number; waitMs: number }>;
   }
 
-  /** Resolves when every batch handed to the device has finished. */
-  onIdle(): Promise<void> {
-    return this.#queue.onIdle();
-  }
-
   async close(): Promise<void> {
     await this.#queue.onIdle();
     await Promise.all(this.#lanes.map((l) => l.close()));

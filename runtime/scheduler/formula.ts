@@ -1,5 +1,5 @@
 /**
- * The queueing formula the scheduler is built on (DESIGN.md, "The formula"; seed 004).
+ * The queueing formula the scheduler is built on (README, "The scheduler"; seed 004).
  *
  * Model, for one ONNX model: invocations arrive as a Poisson stream of rate `lambda` (per second, all
  * handlers that share the model together). A batch of `b` items occupies the device for

@@ -32,7 +32,7 @@ const serving = await serve(await loadConfig(file, { models }, env));
 
 process.on('message', (msg: { type: string }) => {
   if (msg.type === 'idle?') {
-    const idle = [...serving.runtime.batchers.values()].every((b) => b.waiting === 0 && b.inFlight === 0);
+    const idle = [...serving.runtime.batchers.values()].every((b) => b.idle);
     process.send!({ type: 'idle', idle });
   }
   if (msg.type === 'stop') {
