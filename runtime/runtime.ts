@@ -163,6 +163,7 @@ export class Runtime {
   check(file: string, name?: string): Promise<LoadResult> {
     return checkFunction(
       {
+        probe: { timeoutMs: this.config.limits.checkTimeoutMs, heapMb: this.config.limits.checkHeapMb },
         knownModel: (m) => this.models.has(m),
         modelFailure: (m) => {
           const s = this.modelStatus.get(m);

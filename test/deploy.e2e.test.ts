@@ -3,23 +3,16 @@
  * rollback, restarts, refused uploads, tokens and names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Serving, UserConfig } from 'edgebatch';
+import type { Serving } from 'edgebatch';
 import { runCli } from './helpers/cli.ts';
+import { deployTarget } from './helpers/deploy-target.ts';
 import { call, startRuntime } from './helpers/serve.ts';
 
 const token = 'test-admin-token-0123456789';
-mkdirSync('test/tmp', { recursive: true });
-const dir = path.resolve(mkdtempSync(path.join('test/tmp', 'deploy-')));
-mkdirSync(path.join(dir, 'functions'));
-const overrides: Partial<UserConfig> = {
-  functionsDir: path.join(dir, 'functions'),
-  dataDir: path.join(dir, 'data'),
-  models: { tiny: { file: path.resolve('models/mlp-small.onnx'), maxBatch: 16 } },
-  admin: { token },
-};
+const { dir, overrides } = deployTarget('deploy', token);
 
 /** A self-contained handler on the tiny MLP whose answer names its version. */
 const handler = (version: number, extra = '') => `
