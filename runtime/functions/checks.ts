@@ -5,6 +5,8 @@ import { probeHandler, type ProbeLimits } from './probe/probe.ts';
 export interface CheckContext {
   /** Limits of the isolated first look at the file (probe/probe.ts). */
   readonly probe: ProbeLimits;
+  /** `pre`/`post` time limit as a multiple of the SLO, where a handler sets no `hookTimeout`. */
+  readonly hookTimeoutFactor: number;
   knownModel(model: string): boolean;
   /** Why the model could not be loaded, or undefined when it is loaded (or loading). */
   modelFailure(model: string): string | undefined;
@@ -29,7 +31,7 @@ export interface CheckContext {
 export async function checkFunction(ctx: CheckContext, file: string, name?: string): Promise<LoadResult> {
   const refused = await probeHandler(file, ctx.probe);
   if (refused) return { ok: false, problem: { file, message: refused } };
-  const loaded = await loadFunctionFile(file, (m) => ctx.knownModel(m), name);
+  const loaded = await loadFunctionFile(file, (m) => ctx.knownModel(m), name, ctx.hookTimeoutFactor);
   if (!loaded.ok) return loaded;
   const fn = loaded.fn;
   const fail = (message: string): LoadResult => ({ ok: false, problem: { file, message } });
