@@ -159,7 +159,23 @@ describe('refused uploads keep the old version serving', () => {
     });
   }
 
-  test('an upload over limits.uploadBytes is 413', async () => {
+  test('a deploy whose record cannot be written (a full disk) fails and leaves the old version serving', async () => {
+    const current = (await call(s.url, 'greet', { x: 1 })).body;
+    const versions = (await (await admin('GET', '/functions/greet/versions')).json()) as any;
+    // A directory where the manifest's temporary file goes makes the write fail as a full disk would.
+    const blocker = path.join(dir, 'data', `deployments.json.${process.pid}.tmp`);
+    mkdirSync(blocker);
+    try {
+      const r = await admin('PUT', '/functions/greet', handler(8));
+      assert.equal(r.status, 500);
+      assert.deepEqual((await call(s.url, 'greet', { x: 1 })).body, current, 'traffic did not switch');
+    } finally {
+      rmSync(blocker, { recursive: true });
+    }
+    assert.deepEqual((await (await admin('GET', '/functions/greet/versions')).json()) as any, versions, 'nothing recorded');
+  });
+
+    test('an upload over limits.uploadBytes is 413', async () => {
     const r = await admin('PUT', '/functions/greet', `// ${'x'.repeat(300 * 1024)}\n${handler(9)}`);
     assert.equal(r.status, 413);
   });
