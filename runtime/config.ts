@@ -86,6 +86,19 @@ export interface UserConfig {
     modelCacheBytes?: number;
     /** Largest handler upload for deploys. Default 256 KiB. */
     uploadBytes?: number;
+    /**
+     * Longest a handler file may take, in the isolated check every file passes before the runtime imports
+     * it, to import and run its example through its schema and `pre`. Default 10 s (a cold import of
+     * sharp on a loaded 2-core machine takes about 1 s). Past it the file is refused.
+     */
+    checkTimeout?: Duration;
+    /** Heap of that check's worker thread, MiB. Default 512. */
+    checkHeapMb?: number;
+    /**
+     * Time limit of each of a call's `pre` and `post`, as a multiple of its function's SLO (at least 1 s),
+     * where the handler sets no `hookTimeout`. Default 10. Past it the call is answered 504 `hook_timeout`.
+     */
+    hookTimeoutFactor?: number;
   };
   /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN`. */
   admin?: { token?: string };
@@ -124,7 +137,7 @@ export interface ResolvedConfig {
   models: Record<string, ResolvedModelConfig>;
   scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; hostLagFraction: number; fitWindow: number; admission: boolean };
   energy: { busyWatts: number; idleWatts: number };
-  limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number };
+  limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number; checkTimeoutMs: number; checkHeapMb: number; hookTimeoutFactor: number };
   adminToken: string | undefined;
   shutdownGraceMs: number;
   logLevel: string;
@@ -156,6 +169,12 @@ function nonNegative(value: unknown, name: string, fallback: number): number {
     throw new TypeError(`${name} must be a finite number >= 0, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function positiveNumber(value: unknown, name: string, fallback: number): number {
+  const n = nonNegative(value, name, fallback);
+  if (n === 0) throw new TypeError(`${name} must be a number > 0, got 0`);
+  return n;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {
@@ -241,6 +260,9 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       queueLength: positiveInt(user.limits?.queueLength, 'limits.queueLength', 1024),
       modelCacheBytes: positiveInt(user.limits?.modelCacheBytes, 'limits.modelCacheBytes', 2 * 1024 ** 3),
       uploadBytes: positiveInt(user.limits?.uploadBytes, 'limits.uploadBytes', 256 * 1024),
+      checkTimeoutMs: user.limits?.checkTimeout === undefined ? 10_000 : parseDuration(user.limits.checkTimeout, 'limits.checkTimeout'),
+      checkHeapMb: positiveInt(user.limits?.checkHeapMb, 'limits.checkHeapMb', 512),
+      hookTimeoutFactor: positiveNumber(user.limits?.hookTimeoutFactor, 'limits.hookTimeoutFactor', 10),
     },
     adminToken: env.EDGEBATCH_ADMIN_TOKEN ?? user.admin?.token,
     shutdownGraceMs: user.shutdownGrace === undefined ? 5000 : parseDuration(user.shutdownGrace, 'shutdownGrace'),

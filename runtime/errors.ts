@@ -65,6 +65,16 @@ export class RunFailedError extends EdgebatchError {
   }
 }
 
+/**
+ * 504: a handler's `pre` or `post` did not finish within its time limit (`hookTimeout`). The call is
+ * answered; whatever the hook was waiting on is left to itself.
+ */
+export class HookTimeoutError extends EdgebatchError {
+  constructor(fn: string, hook: 'pre' | 'post', limitMs: number) {
+    super('hook_timeout', 504, `"${fn}" ${hook}() did not finish within its time limit of ${limitMs} ms`, { function: fn, hook, limitMs });
+  }
+}
+
 /** 503: the model a function needs could not be loaded (wrong file, missing execution provider). */
 export class ModelUnavailableError extends EdgebatchError {
   constructor(model: string, reason: string) {

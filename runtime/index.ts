@@ -18,6 +18,7 @@ export {
   BadInputError,
   CancelledError,
   EdgebatchError,
+  HookTimeoutError,
   ModelUnavailableError,
   NotFoundError,
   OverloadedError,

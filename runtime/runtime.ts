@@ -1,11 +1,12 @@
 import type { ResolvedConfig } from './config.ts';
-import { CancelledError, EdgebatchError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
+import { CancelledError, EdgebatchError, HookTimeoutError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
 import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation, type ItemFeeds } from './batching/model-batcher.ts';
 import { submitRows } from './batching/row-group.ts';
 import { checkFunction } from './functions/checks.ts';
 import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
+import { HookLimits } from './functions/hook-limits.ts';
 import { VersionStore } from './functions/version-store.ts';
 import { scanFunctions } from './functions/scan.ts';
 import { feasibility } from './introspect.ts';
@@ -92,6 +93,8 @@ export class Runtime {
   readonly batchers = new Map<string, ModelBatcher>();
   readonly modelStatus = new Map<string, ModelStatus>();
   readonly versions: VersionStore;
+  /** Time limits on calls' `pre` and `post`: one sweep for all, no timer per call. */
+  readonly hookLimits = new HookLimits();
   readonly #live = new Map<string, LiveStats>();
   /** Per model, the loosest SLO among its functions: the default deadline of its v2 calls. */
   readonly #v2DefaultSlo = new Map<string, number>();
@@ -163,6 +166,8 @@ export class Runtime {
   check(file: string, name?: string): Promise<LoadResult> {
     return checkFunction(
       {
+        hookTimeoutFactor: this.config.limits.hookTimeoutFactor,
+        probe: { timeoutMs: this.config.limits.checkTimeoutMs, heapMb: this.config.limits.checkHeapMb },
         knownModel: (m) => this.models.has(m),
         modelFailure: (m) => {
           const s = this.modelStatus.get(m);
@@ -306,7 +311,7 @@ export class Runtime {
       const input = await validateInput(fn, body);
       t = lap(stages, 'validate', t);
       const loaded = this.models.meta(model) ?? (await this.models.ensure(model)).meta;
-      const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input);
+      const feeds = await prepareItem(fn, input, loaded, this.config.models[model].input, this.hookLimits);
       t = lap(stages, 'pre', t);
       const preMs = t - startedMs;
       if (shed) this.#refuse(callerOf(fn), sloMs, batcher.scheduler.admit(deadlineMs, 'queued', sloMs));
@@ -315,8 +320,10 @@ export class Runtime {
       const postStart = performance.now();
       let result: unknown;
       try {
-        result = await fn.definition.post({ output: Object.values(batch.outputs)[0], outputs: batch.outputs }, input as never);
+        const made = fn.definition.post({ output: Object.values(batch.outputs)[0], outputs: batch.outputs }, input as never);
+        result = await this.hookLimits.limit(made, fn.hookTimeoutMs, fn.name, 'post');
       } catch (err) {
+        if (err instanceof HookTimeoutError) throw err;
         const errorId = randomUUID();
         // pino's err serializer keeps the stack: where in post() it failed.
         this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');

@@ -8,6 +8,8 @@ import { createApp } from './server/app.ts';
 import { FrontDoor } from './server/front-door.ts';
 import { InFlight } from './server/in-flight.ts';
 import { listen, type Listening } from './server/listen.ts';
+import { errorPayload } from './server/error-reply.ts';
+import { OverloadedError } from './errors.ts';
 import type { Hono } from 'hono';
 import type { AppEnv } from './server/app.ts';
 
@@ -25,7 +27,10 @@ export interface Serving {
   readonly app: Hono<AppEnv>;
   readonly listening: Listening;
   readonly url: string;
-  /** Graceful stop: refuse new connections, answer everything accepted, close the lanes. */
+  /**
+   * Graceful stop: refuse new connections, answer everything accepted, close the lanes; at most
+   * `shutdownGrace` after it began, whatever is left is answered 503 and the lanes closed at once.
+   */
   stop(): Promise<void>;
 }
 
@@ -56,6 +61,27 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
     },
     'edgebatch listening',
   );
+  // Connections the kernel has queued but the server has not yet accepted would be reset by closing the
+  // listener at once, although their requests were sent before the signal. So: mark every reply
+  // `Connection: close`, keep accepting until no connection has arrived for 100 ms (at most the grace
+  // period), then stop listening, answer every request on the connections accepted, close the lanes.
+  const graceful = async () => {
+    inFlight.draining = true;
+    await listening.acceptQueueDrained(100, config.shutdownGraceMs);
+    await listening.close();
+    await inFlight.idle();
+    await runtime.close();
+  };
+  // A call that never finishes (a hung handler) must not hold the process: past the grace period what is
+  // left is answered 503 and its connection closed, and the lanes close without waiting for the queues.
+  const cutShort = async () => {
+    const over = new OverloadedError(`the runtime is shutting down and its grace period of ${config.shutdownGraceMs} ms is over`, 1);
+    const { status, body, headers } = errorPayload(over);
+    const answered = listening.abort((res) => res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body)));
+    log.warn({ answered503: answered, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over: calls still running answered 503');
+    runtime.host.stop();
+    await runtime.device.close();
+  };
   let stopping: Promise<void> | undefined;
   return {
     runtime,
@@ -64,15 +90,10 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
     url: listening.url,
     stop: () =>
       (stopping ??= (async () => {
-        // Connections the kernel has queued but the server has not yet accepted would be reset by closing
-        // the listener at once, although their requests were sent before the signal. So: mark every reply
-        // `Connection: close`, keep accepting until no connection has arrived for 100 ms (at most the grace
-        // period), then stop listening, answer every request on the connections accepted, close the lanes.
-        inFlight.draining = true;
-        await listening.acceptQueueDrained(100, config.shutdownGraceMs);
-        await listening.close();
-        await inFlight.idle();
-        await runtime.close();
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'over'>((r) => (timer = setTimeout(r, config.shutdownGraceMs, 'over')));
+        if ((await Promise.race([graceful(), deadline])) === 'over') await cutShort();
+        clearTimeout(timer);
         log.info('edgebatch stopped');
       })()),
   };

@@ -3,23 +3,16 @@
  * rollback, restarts, refused uploads, tokens and names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Serving, UserConfig } from 'edgebatch';
+import type { Serving } from 'edgebatch';
 import { runCli } from './helpers/cli.ts';
+import { deployTarget } from './helpers/deploy-target.ts';
 import { call, startRuntime } from './helpers/serve.ts';
 
 const token = 'test-admin-token-0123456789';
-mkdirSync('test/tmp', { recursive: true });
-const dir = path.resolve(mkdtempSync(path.join('test/tmp', 'deploy-')));
-mkdirSync(path.join(dir, 'functions'));
-const overrides: Partial<UserConfig> = {
-  functionsDir: path.join(dir, 'functions'),
-  dataDir: path.join(dir, 'data'),
-  models: { tiny: { file: path.resolve('models/mlp-small.onnx'), maxBatch: 16 } },
-  admin: { token },
-};
+const { dir, overrides } = deployTarget('deploy', token);
 
 /** A self-contained handler on the tiny MLP whose answer names its version. */
 const handler = (version: number, extra = '') => `
@@ -166,7 +159,23 @@ describe('refused uploads keep the old version serving', () => {
     });
   }
 
-  test('an upload over limits.uploadBytes is 413', async () => {
+  test('a deploy whose record cannot be written (a full disk) fails and leaves the old version serving', async () => {
+    const current = (await call(s.url, 'greet', { x: 1 })).body;
+    const versions = (await (await admin('GET', '/functions/greet/versions')).json()) as any;
+    // A directory where the manifest's temporary file goes makes the write fail as a full disk would.
+    const blocker = path.join(dir, 'data', `deployments.json.${process.pid}.tmp`);
+    mkdirSync(blocker);
+    try {
+      const r = await admin('PUT', '/functions/greet', handler(8));
+      assert.equal(r.status, 500);
+      assert.deepEqual((await call(s.url, 'greet', { x: 1 })).body, current, 'traffic did not switch');
+    } finally {
+      rmSync(blocker, { recursive: true });
+    }
+    assert.deepEqual((await (await admin('GET', '/functions/greet/versions')).json()) as any, versions, 'nothing recorded');
+  });
+
+    test('an upload over limits.uploadBytes is 413', async () => {
     const r = await admin('PUT', '/functions/greet', `// ${'x'.repeat(300 * 1024)}\n${handler(9)}`);
     assert.equal(r.status, 413);
   });

@@ -196,5 +196,7 @@ async function serveUntilSignal(values: Values, dev: boolean): Promise<number> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
+  // The runtime has stopped; a timer or socket a handler left open must not keep the process alive.
+  setTimeout(() => process.exit(0), 500).unref();
   return 0;
 }

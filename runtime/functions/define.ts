@@ -30,6 +30,11 @@ export interface FunctionDefinition<Schema extends StandardSchemaV1 = StandardSc
   readonly example: StandardSchemaV1.InferInput<Schema>;
   /** One line for listings. */
   readonly description?: string;
+  /**
+   * Longest `pre` and `post` may each take for one call; past it the call is answered 504 `hook_timeout`.
+   * Default: `limits.hookTimeoutFactor` (10) times the SLO, at least 1 s.
+   */
+  readonly hookTimeout?: Duration;
   /** When the SLO cannot be met: `shed` answers 503 at once (default), `serve-late` queues anyway. */
   readonly overload?: 'shed' | 'serve-late';
 }

@@ -1,7 +1,7 @@
 import { DefinitionError, NotFoundError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { bundleSource } from './bundle.ts';
-import { functionNamePattern } from './load.ts';
+import { functionNamePattern, type LoadedFunction } from './load.ts';
 import type { VersionRecord } from './version-store.ts';
 
 export interface DeployResult {
@@ -18,8 +18,8 @@ export function assertFunctionName(name: string): void {
 /**
  * Deploys, rolls back and removes functions on a running runtime. An upload is bundled into one module
  * (functions/bundle.ts), stored, and passes the same checks as a file at start or a save in dev
- * (functions/checks.ts) before traffic switches to it; any failure leaves the serving version untouched
- * and nothing of the refused upload on disk.
+ * (functions/checks.ts) and is recorded as current before traffic switches to it; any failure leaves the
+ * serving version untouched and nothing of the refused upload on disk.
  */
 export class Deployer {
   readonly #rt: Runtime;
@@ -35,13 +35,16 @@ export class Deployer {
     if (!bundled.ok) throw new DefinitionError(`deploy refused: ${bundled.message}`, { name });
     const staged = await store.stage(name, bundled.code);
     const previous = this.#rt.functions.get(name)?.version ?? null;
+    // Stored as current before traffic switches: a write that fails (a full disk) leaves the old version
+    // serving and nothing that a restart would lose.
     try {
-      await this.#switchTo(name, staged.file, 'deploy refused');
+      const fn = await this.#checked(name, staged.file, 'deploy refused');
+      await store.setCurrent(name, staged.version, Buffer.byteLength(bundled.code));
+      this.#rt.activate(fn);
     } catch (err) {
-      if (!staged.known) await store.discard(name, staged.version);
+      if (!staged.known) await store.discard(name, staged.version).catch(() => {});
       throw err;
     }
-    await store.setCurrent(name, staged.version, Buffer.byteLength(bundled.code));
     return { name, version: staged.version, previous };
   }
 
@@ -54,9 +57,10 @@ export class Deployer {
     if (!target) throw new DefinitionError(`"${name}" has no earlier deployed version to roll back to`, { name });
     const known = (await store.versions(name)).find((v) => v.version === target);
     if (!known) throw new NotFoundError('version', `${name}@${target}`);
-    await this.#switchTo(name, store.fileOf(name, target), 'rollback refused');
+    const fn = await this.#checked(name, store.fileOf(name, target), 'rollback refused');
     if (version) await store.setCurrent(name, target, known.bytes);
     else await store.stepBack(name);
+    this.#rt.activate(fn);
     return { name, version: target, previous: current };
   }
 
@@ -73,9 +77,10 @@ export class Deployer {
     return { current: await this.#rt.versions.current(name), versions: await this.#rt.versions.versions(name) };
   }
 
-  async #switchTo(name: string, file: string, what: string): Promise<void> {
+  /** The version in `file` once it passes every check, not yet serving. */
+  async #checked(name: string, file: string, what: string): Promise<LoadedFunction> {
     const res = await this.#rt.check(file, name);
     if (!res.ok) throw new DefinitionError(`${what}: ${res.problem.message}`, { name });
-    this.#rt.activate(res.fn);
+    return res.fn;
   }
 }

@@ -14,6 +14,8 @@ export interface LoadedFunction {
   readonly version: string;
   readonly definition: FunctionDefinition;
   readonly sloMs: number;
+  /** Time limit of each of `pre` and `post` for one call (functions/hook-limits.ts). */
+  readonly hookTimeoutMs: number;
   readonly loadedAt: Date;
 }
 
@@ -42,8 +44,14 @@ export function functionNameOf(file: string): string {
  * functions and an example. Each problem is reported with the file; nothing is thrown.
  *
  * @param name the function name (defaults to the file's base name; deploys store versions under other names)
+ * @param hookTimeoutFactor `pre`/`post` time limit as a multiple of the SLO, where the file sets no `hookTimeout`
  */
-export async function loadFunctionFile(file: string, knownModel: (name: string) => boolean, name = functionNameOf(file)): Promise<LoadResult> {
+export async function loadFunctionFile(
+  file: string,
+  knownModel: (name: string) => boolean,
+  name = functionNameOf(file),
+  hookTimeoutFactor = 10,
+): Promise<LoadResult> {
   const fail = (message: string): LoadResult => ({ ok: false, problem: { file, message } });
   if (!functionNamePattern.test(name)) return fail(`function name "${name}" must match ${functionNamePattern}`);
   let source: Buffer;
@@ -71,11 +79,18 @@ export async function loadFunctionFile(file: string, knownModel: (name: string) 
   } catch (err) {
     problems.push((err as Error).message);
   }
+  let hookTimeoutMs = 0;
+  try {
+    // A floor of 1 s: a tight SLO must not make an image decode or a cold cache a timeout.
+    hookTimeoutMs = def.hookTimeout === undefined ? Math.max(1000, hookTimeoutFactor * sloMs) : parseDuration(def.hookTimeout, '`hookTimeout`');
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
   if (!def.input || typeof def.input !== 'object' || !('~standard' in def.input)) problems.push('`input` must be a Standard Schema (e.g. a zod schema)');
   if (typeof def.pre !== 'function') problems.push('`pre` must be a function (input) => item');
   if (typeof def.post !== 'function') problems.push('`post` must be a function (output, input) => JSON');
   if (!('example' in def)) problems.push('`example` must be a valid input');
   if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late') problems.push('`overload` must be "shed" or "serve-late"');
   if (problems.length > 0) return fail(problems.join('; '));
-  return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, loadedAt: new Date() } };
+  return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, hookTimeoutMs, loadedAt: new Date() } };
 }

@@ -1,9 +1,10 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { BadInputError } from '../errors.ts';
+import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
 import { dataType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/model-batcher.ts';
 import type { ItemInput } from './define.ts';
+import type { HookLimits } from './hook-limits.ts';
 import type { LoadedFunction } from './load.ts';
 
 /** Validates a body against the function's schema; a failure lists every issue with its path. */
@@ -27,13 +28,16 @@ function isTensor(x: unknown): x is ItemTensor {
 
 /**
  * Runs `pre` and checks its item against the model's inputs, so a wrong shape is a 400 here and never
- * reaches a batch where it could fail its neighbours.
+ * reaches a batch where it could fail its neighbours. With `limits`, a `pre` past its time limit fails the
+ * call with a 504.
  */
-export async function prepareItem(fn: LoadedFunction, input: unknown, meta: ModelMeta, batchedInput: string | undefined): Promise<ItemFeeds> {
+export async function prepareItem(fn: LoadedFunction, input: unknown, meta: ModelMeta, batchedInput: string | undefined, limits?: HookLimits): Promise<ItemFeeds> {
   let item: ItemInput;
   try {
-    item = await fn.definition.pre(input as never);
+    const made = fn.definition.pre(input as never);
+    item = await (limits ? limits.limit(made, fn.hookTimeoutMs, fn.name, 'pre') : made);
   } catch (err) {
+    if (err instanceof HookTimeoutError) throw err;
     throw new BadInputError('invalid_input', `"${fn.name}" could not prepare this input: ${(err as Error).message}`);
   }
   const mainInput = batchedInput ?? meta.inputs[0].name;

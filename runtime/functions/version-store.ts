@@ -48,11 +48,18 @@ export class VersionStore {
     return this.#manifest;
   }
 
+  /**
+   * Writes the manifest atomically (a temporary file, then a rename). When the write fails (a full disk),
+   * the manifest in memory is read again from disk, so it never says what the disk does not.
+   */
   async #save(): Promise<void> {
-    await mkdir(path.dirname(this.#manifestFile), { recursive: true });
-    const tmp = `${this.#manifestFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.#manifest, null, 2));
-    await rename(tmp, this.#manifestFile);
+    try {
+      await mkdir(path.dirname(this.#manifestFile), { recursive: true });
+      await writeAtomically(this.#manifestFile, JSON.stringify(this.#manifest, null, 2));
+    } catch (err) {
+      this.#manifest = undefined;
+      throw err;
+    }
   }
 
   /** Where a version's module lives. */
@@ -74,7 +81,8 @@ export class VersionStore {
     const file = this.fileOf(name, version);
     const known = (await this.versions(name)).some((v) => v.version === version);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, code);
+    // Atomically: a module cut short by a full disk must never sit under a version's name.
+    await writeAtomically(file, code);
     return { version, file, known };
   }
 
@@ -134,5 +142,17 @@ export class VersionStore {
   async previous(name: string): Promise<string | null> {
     const trail = (await this.#load()).functions[name]?.trail ?? [];
     return trail.length >= 2 ? trail[trail.length - 2] : null;
+  }
+}
+
+/** Writes `data` to a temporary file beside `file`, then renames it over `file`; the temporary goes on failure. */
+async function writeAtomically(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
   }
 }

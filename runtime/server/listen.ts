@@ -18,6 +18,11 @@ export interface Listening {
    * before a stop signal has been taken), or after `maxMs`.
    */
   acceptQueueDrained(quietMs: number, maxMs: number): Promise<void>;
+  /**
+   * The end of a graceful stop that ran out of time: every request not yet answered gets `answer` (which
+   * must write and end the reply), then every connection is destroyed. Returns how many were answered so.
+   */
+  abort(answer: (res: ServerResponse) => void): number;
 }
 
 interface SocketState {
@@ -38,6 +43,7 @@ export type Screen = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number, screen?: Screen): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const sockets = new Map<Socket, SocketState>();
+    const unanswered = new Set<ServerResponse>();
     let closing = false;
     let lastAcceptMs = performance.now();
     const closeIfIdle = (s: Socket, st: SocketState) => {
@@ -76,6 +82,16 @@ export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: n
             if (lastAcceptMs === seen) return;
           }
         },
+        abort: (answer) => {
+          let n = 0;
+          for (const res of unanswered) {
+            if (res.headersSent) continue;
+            answer(res);
+            n++;
+          }
+          for (const s of sockets.keys()) s.destroy();
+          return n;
+        },
         close: (timeoutMs = 10_000) =>
           new Promise<void>((done) => {
             closing = true;
@@ -100,7 +116,9 @@ export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: n
       if (!st) return;
       st.requests++;
       st.active++;
+      unanswered.add(res);
       res.once('close', () => {
+        unanswered.delete(res);
         st.active--;
         closeIfIdle(req.socket, st);
       });
