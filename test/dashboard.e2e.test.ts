@@ -60,7 +60,7 @@ describe('the dashboard on a runtime serving the example functions', () => {
   });
 
   test('lists every function and model, with no problems, before any call', async () => {
-    const rows = await page.locator('tr[data-function]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.function));
+    const rows = await Promise.all((await page.locator('tr[data-function]').all()).map((tr) => tr.getAttribute('data-function')));
     assert.deepEqual(rows, s.runtime.functions.list().map((f) => f.name));
     assert.equal(await fnField(page, 'mlp-classify', 'slo'), '50');
     assert.equal(await fnField(page, 'mlp-classify', 'origin'), 'file');
