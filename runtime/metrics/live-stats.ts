@@ -6,6 +6,7 @@ export interface LiveFigures {
   ratePerSec: number;
   /** Over the recent calls answered 200 only: a 503 takes no time worth averaging. */
   meanLatencyMs: number | null;
+  p50LatencyMs: number | null;
   p99LatencyMs: number | null;
   /** Share of recent calls answered 200 within the SLO; shed and failed calls count as misses. */
   sloAttainment: number | null;
@@ -77,7 +78,7 @@ export class LiveStats {
   figures(nowMs: number): LiveFigures {
     const ratePerSec = this.#rate.perSecond(nowMs);
     const n = this.#count;
-    if (n === 0) return { ratePerSec, meanLatencyMs: null, p99LatencyMs: null, sloAttainment: null, shedShare: null, meanBatch: null, calls: 0, served: 0 };
+    if (n === 0) return { ratePerSec, meanLatencyMs: null, p50LatencyMs: null, p99LatencyMs: null, sloAttainment: null, shedShare: null, meanBatch: null, calls: 0, served: 0 };
     let sum = 0;
     let met = 0;
     let shedCount = 0;
@@ -96,7 +97,8 @@ export class LiveStats {
     return {
       ratePerSec,
       meanLatencyMs: m ? sum / m : null,
-      p99LatencyMs: m ? lat[Math.min(m - 1, Math.ceil(0.99 * m) - 1)] : null,
+      p50LatencyMs: m ? quantile(lat, 0.5) : null,
+      p99LatencyMs: m ? quantile(lat, 0.99) : null,
       sloAttainment: met / n,
       shedShare: shedCount / n,
       meanBatch: m ? batchSum / m : null,
@@ -104,4 +106,9 @@ export class LiveStats {
       served: m,
     };
   }
+}
+
+/** The nearest-rank `q` quantile of `sorted` (ascending, not empty). */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }

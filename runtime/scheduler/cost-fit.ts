@@ -113,6 +113,16 @@ export class CostFitter {
     return fresh;
   }
 
+  /**
+   * The points the fit is made from, copied: the warm-up anchors and the recent window, each as
+   * `[batch size, device ms]`. Read-only and only on request (the dashboard, once a second); recording
+   * a batch does no extra work for it.
+   */
+  evidence(): { anchors: [number, number][]; recent: [number, number][] } {
+    const pairs = (b: number[], ms: number[]) => b.map((x, i): [number, number] => [x, ms[i]]);
+    return { anchors: pairs(this.#anchorB, this.#anchorMs), recent: pairs(this.#b, this.#ms) };
+  }
+
   /** Predicted device time of a batch of `b` items, ms. */
   predict(b: number): number | undefined {
     const f = this.get();

@@ -12,6 +12,8 @@ import { loadReporter } from './load-report.ts';
 import { callTiming } from './server-timing.ts';
 import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { openApiRoutes } from './openapi/routes.ts';
 import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
 
 /** What the app's context carries: Node's request objects (from @hono/node-server), the arrival time and the request id. */
@@ -46,6 +48,9 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   // Without a token there is no admin API; say so rather than answer a bare "no route".
   else app.all('/admin/*', (c) => c.json({ error: { code: 'admin_off', message: adminOffMessage } }, 404));
   app.route('/v2', v2Routes(rt));
+  // What a browser sees: the live dashboard at / and the API's OpenAPI document and docs page.
+  app.route('/', dashboardRoutes(rt, () => inFlight.draining));
+  app.route('/', openApiRoutes(rt));
 
   app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
   app.get('/functions/:name', (c) => {
