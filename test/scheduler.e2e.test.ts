@@ -8,6 +8,7 @@ import type { Serving } from 'edgebatch';
 import { upright } from './helpers/fixtures.ts';
 import { openLoop, type Sent } from './helpers/open-loop.ts';
 import { call, startRuntime } from './helpers/serve.ts';
+import { machineBusyMs } from './bench/harness/machine.ts';
 
 let s: Serving;
 before(async () => {
@@ -50,7 +51,10 @@ describe('what GET /functions/:name reports', () => {
 });
 
 describe('under open-loop load', () => {
-  test('MLP at moderate load: measured mean (queue + device) sits under the bound the runtime reports', async () => {
+  test('MLP at moderate load: measured mean (queue + device) sits under the bound the runtime reports', async (t) => {
+    const busy0 = machineBusyMs();
+    const own0 = process.cpuUsage();
+    const t0 = performance.now();
     const load = openLoop(s.url, 'mlp-classify', features, 150, 4000, 11);
     // Read the prediction while the load runs, at the live rate, every 250 ms from 1 s to 3.75 s. The
     // policy's hold (and with it the bound) moves with its guards, switching between h* and 0; U_h grows with
@@ -73,6 +77,17 @@ describe('under open-loop load', () => {
     assert.deepEqual(others.map((r) => r.status), [], 'every call is answered 200 or 503 with Retry-After');
     assert.ok(ok.length >= 100, `${ok.length} of ${sent.length} answered 200: too few for a mean`);
     const measured = mean(ok.map((r) => r.queueMs + r.inferenceMs));
+    // The formula models this process on cores it has to itself. When other processes took a core or more
+    // during the load (another test suite, a build), the lane and the loop were preempted for times no
+    // model of this runtime sees; the bound is then not judged, and the test says so rather than pass.
+    const own = process.cpuUsage(own0);
+    const otherCores = (machineBusyMs() - busy0 - (own.user + own.system) / 1000) / (performance.now() - t0);
+    const figures = `measured ${measured.toFixed(2)} ms vs bound ${Math.max(...bounds).toFixed(2)} ms; other processes used ${otherCores.toFixed(2)} cores`;
+    if (otherCores > 0.5) {
+      t.skip(`the machine was shared during the load, the bound is not judged: ${figures}`);
+      return;
+    }
+    t.diagnostic(figures);
     // The bound is on the mean of queue + device time, the span the formula models. What the formula does
     // not see - timers firing late, the lane's reply waiting for a busy event loop on 2 shared cores - is
     // allowed for with 25% + 1 ms; on a quiet machine the measured mean sits under the bound itself.
