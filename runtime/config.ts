@@ -5,12 +5,37 @@ import { parseDuration, type Duration } from './duration.ts';
 /** How a model's queue decides when to dispatch and how much to take. See scheduler/policies/. */
 export type PolicyName = 'slo' | 'greedy' | 'fixed-delay' | 'none';
 
+/**
+ * Where a model runs. `cpu`: onnxruntime's CPU provider (bundled). `webgpu`: onnxruntime-node's bundled WebGPU
+ * provider, on Dawn over Vulkan (an NVIDIA GPU through its driver's Vulkan ICD, or Mesa's software lavapipe).
+ * `cuda`: needs onnxruntime-node's CUDA provider files, which are not bundled.
+ */
+export type DeviceKind = 'cpu' | 'cuda' | 'webgpu';
+
+/**
+ * Lanes of a webgpu device, and the only number allowed. onnxruntime-node keeps one Dawn device per process
+ * (its options are first-device-wins), so sessions in two lanes share one WebGPU queue. Measured on lavapipe
+ * with models/mlp-large.onnx: two lanes running at once did not overlap, they broke it: "WebGPU validation
+ * failed. Command encoding already finished" or a segfault, which ends the whole process. One lane runs
+ * batches one after another, as the formula models.
+ */
+export const WEBGPU_LANES = 1;
+
 /** One model as written in hono.config.ts. */
 export interface ModelConfig {
   /** Path to the .onnx file, relative to the config file or absolute. */
   file: string;
+  /** Where this model runs. Default: the top-level `device`. */
+  device?: DeviceKind;
   /** Largest batch the model may run. Default 32. */
   maxBatch?: number;
+  /**
+   * Bytes one batch's input and output tensors may occupy on the device. The batch cap becomes
+   * min(maxBatch, floor(maxBatchBytes / bytes per item)), at least 1, with the bytes per item read from the
+   * model's shapes when it loads (its non-batch dimensions must then be fixed). Activations inside the model
+   * are not counted: leave headroom for them. Default: no memory cap.
+   */
+  maxBatchBytes?: number;
   /** The input stacked along the batch axis. Default: the model's first input. */
   input?: string;
   /**
@@ -41,9 +66,12 @@ export interface UserConfig {
   functionsDir?: string;
   /** Folder where deployed versions are kept. Default `.edgebatch`. */
   dataDir?: string;
-  /** Execution provider. `cuda` needs onnxruntime-node's CUDA provider installed. Default `cpu`. */
-  device?: 'cpu' | 'cuda';
-  /** Worker threads that run batches (device lanes). Default 1: one batch at a time, as the formula models. */
+  /** Where models run unless a model says otherwise (see {@link DeviceKind}). Default `cpu`. */
+  device?: DeviceKind;
+  /**
+   * Worker threads that run batches (device lanes) on `cpu` or `cuda`. Default 1: one batch at a time, as the
+   * formula models. A `webgpu` device always has {@link WEBGPU_LANES}; more is refused.
+   */
   lanes?: number;
   /**
    * onnxruntime intra-op threads per lane. Default: the machine's cores minus one (kept for the event loop,
@@ -114,7 +142,11 @@ export interface UserConfig {
 export interface ResolvedModelConfig {
   name: string;
   file: string;
+  device: DeviceKind;
+  /** The configured cap; a memory cap may lower it when the model loads. */
   maxBatch: number;
+  /** Undefined: no memory cap. */
+  maxBatchBytes: number | undefined;
   input: string | undefined;
   shapes: 'pad' | 'bucket';
   padValue: number;
@@ -131,7 +163,9 @@ export interface ResolvedConfig {
   port: number;
   functionsDir: string;
   dataDir: string;
-  device: 'cpu' | 'cuda';
+  /** The top-level default; each model's own is {@link ResolvedModelConfig.device}. */
+  device: DeviceKind;
+  /** Lanes of a cpu or cuda device; see {@link lanesOn}. */
   lanes: number;
   threadsPerLane: number;
   models: Record<string, ResolvedModelConfig>;
@@ -154,6 +188,12 @@ export function defineConfig(config: UserConfig): UserConfig {
 }
 
 const policies: readonly PolicyName[] = ['slo', 'greedy', 'fixed-delay', 'none'];
+const devices: readonly DeviceKind[] = ['cpu', 'cuda', 'webgpu'];
+
+/** Lanes of the device of kind `device`: `lanes` for cpu and cuda, {@link WEBGPU_LANES} for webgpu. */
+export function lanesOn(config: Pick<ResolvedConfig, 'lanes'>, device: DeviceKind): number {
+  return device === 'webgpu' ? WEBGPU_LANES : config.lanes;
+}
 
 function positiveInt(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -209,6 +249,10 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
   if (!user || typeof user !== 'object') throw new TypeError(`config must be an object, got ${JSON.stringify(user)}`);
   if (!user.models || typeof user.models !== 'object') throw new TypeError('config.models must map model names to { file }');
   const lanes = positiveInt(user.lanes, 'lanes', 1);
+  const device = oneOf(user.device, 'device', devices, 'cpu');
+  if (device === 'webgpu' && lanes !== WEBGPU_LANES) {
+    throw new TypeError(`lanes must be ${WEBGPU_LANES} with device "webgpu" (sessions in two lanes share one WebGPU device and break each other's runs), got ${lanes}`);
+  }
   const policy = oneOf(user.scheduler?.policy, 'scheduler.policy', policies, 'slo');
   const models: Record<string, ResolvedModelConfig> = {};
   for (const [name, m] of Object.entries(user.models)) {
@@ -218,7 +262,9 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
     models[name] = {
       name,
       file: path.resolve(root, m.file),
+      device: oneOf(m.device, `${where}.device`, devices, device),
       maxBatch,
+      maxBatchBytes: m.maxBatchBytes === undefined ? undefined : positiveInt(m.maxBatchBytes, `${where}.maxBatchBytes`, 0),
       input: m.input,
       shapes: oneOf(m.shapes, `${where}.shapes`, ['pad', 'bucket'] as const, 'pad'),
       padValue: nonNegative(m.padValue, `${where}.padValue`, 0),
@@ -238,7 +284,7 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
     port: portFrom(env.PORT, user.port),
     functionsDir: path.resolve(root, user.functionsDir ?? 'functions'),
     dataDir: path.resolve(root, user.dataDir ?? '.edgebatch'),
-    device: oneOf(user.device, 'device', ['cpu', 'cuda'] as const, 'cpu'),
+    device,
     lanes,
     threadsPerLane: positiveInt(user.threadsPerLane, 'threadsPerLane', Math.max(1, Math.floor((os.availableParallelism() - 1) / lanes))),
     models,

@@ -4,8 +4,8 @@
  */
 export { defineFunction } from './functions/define.ts';
 export type { FunctionDefinition, ItemInput, ItemOutput } from './functions/define.ts';
-export { defineConfig, resolveConfig } from './config.ts';
-export type { ModelConfig, PolicyName, ResolvedConfig, UserConfig } from './config.ts';
+export { defineConfig, lanesOn, resolveConfig, WEBGPU_LANES } from './config.ts';
+export type { DeviceKind, ModelConfig, PolicyName, ResolvedConfig, UserConfig } from './config.ts';
 export type { Duration } from './duration.ts';
 export { parseDuration } from './duration.ts';
 export type { ItemTensor, TensorData } from './models/tensor.ts';

@@ -134,7 +134,11 @@ export function describe(rt: Runtime, fn: LoadedFunction) {
   return {
     ...summarize(rt, fn),
     policy: rt.config.models[model].policy,
-    maxBatch: rt.config.models[model].maxBatch,
+    /** Where the model runs: `cpu`, `webgpu` or `cuda`. */
+    device: rt.config.models[model].device,
+    /** The batch cap in force: `maxBatch`, or lower where `maxBatchBytes` capped it once the model loaded. */
+    maxBatch: sched.maxBatch,
+    maxBatchBytes: rt.config.models[model].maxBatchBytes ?? null,
     overload: fn.definition.overload ?? 'shed',
     example: fn.definition.example,
     feasibility: feasibility(rt, fn),

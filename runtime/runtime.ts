@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from './config.ts';
+import { lanesOn, type DeviceKind, type ResolvedConfig } from './config.ts';
 import { CancelledError, EdgebatchError, HookTimeoutError, ModelUnavailableError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
 import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation, type ItemFeeds } from './batching/model-batcher.ts';
 import { submitRows } from './batching/row-group.ts';
@@ -17,7 +17,9 @@ import { HostStageTotals, type HostStage } from './host/host-stages.ts';
 import { LiveStats } from './metrics/live-stats.ts';
 import { RuntimeMetrics, type FunctionSeries } from './metrics/prometheus.ts';
 import type { ModelMeta } from './lanes/protocol.ts';
+import { bytesPerItem } from './models/item-bytes.ts';
 import { ModelRegistry } from './models/registry.ts';
+import { batchCapForMemory } from './scheduler/formula.ts';
 import { randomUUID } from 'node:crypto';
 import type { AdmissionDecision } from './scheduler/admission.ts';
 
@@ -88,7 +90,8 @@ export class Runtime {
   /** Event-loop time by stage of the host path. */
   readonly stages = new HostStageTotals();
   readonly metrics = new RuntimeMetrics(this.host, this.stages);
-  readonly device: Device;
+  /** One device per kind the models use (a model picks its own with `device`), each with its own lanes. */
+  readonly devices = new Map<DeviceKind, Device>();
   readonly models: ModelRegistry;
   readonly batchers = new Map<string, ModelBatcher>();
   readonly modelStatus = new Map<string, ModelStatus>();
@@ -105,8 +108,10 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.versions = new VersionStore(config.dataDir);
-    this.device = new Device({ device: config.device, lanes: config.lanes, threads: config.threadsPerLane });
-    this.models = new ModelRegistry(config.models, this.device, config.limits.modelCacheBytes);
+    for (const kind of new Set(Object.values(config.models).map((m) => m.device))) {
+      this.devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane }));
+    }
+    this.models = new ModelRegistry(config.models, (model) => this.devices.get(config.models[model].device)!, config.limits.modelCacheBytes);
     for (const model of Object.values(config.models)) {
       this.modelStatus.set(model.name, { state: 'loading' });
       this.batchers.set(
@@ -114,8 +119,8 @@ export class Runtime {
         new ModelBatcher({
           model,
           models: this.models,
-          device: this.device,
-          lanes: config.lanes,
+          device: this.devices.get(model.device)!,
+          lanes: lanesOn(config, model.device),
           fitWindow: config.scheduler.fitWindow,
           marginMs: config.scheduler.marginMs,
           meanObjectiveFraction: config.scheduler.meanObjectiveFraction,
@@ -138,7 +143,8 @@ export class Runtime {
     await Promise.all(
       Object.keys(this.config.models).map(async (name) => {
         try {
-          await this.models.ensure(name);
+          const { meta } = await this.models.ensure(name);
+          this.#capByMemory(name, meta);
           this.modelStatus.set(name, { state: 'ready' });
         } catch (err) {
           const error = (err as Error).message;
@@ -155,6 +161,19 @@ export class Runtime {
     for (const d of deployed) await this.loadFile(d.file, d.name);
     // The checks warmed up every model a function uses; a model whose probe failed tries once more.
     for (const [name, batcher] of this.batchers) if (!batcher.scheduler.fit.get()) await this.warmUp(name);
+  }
+
+  /**
+   * Applies a model's `maxBatchBytes`: b_max = min(maxBatch, floor(budget / bytes per item)), with the bytes
+   * per item read from the loaded model's shapes (throws, failing the model, when they are not fixed).
+   */
+  #capByMemory(name: string, meta: ModelMeta): void {
+    const { maxBatch, maxBatchBytes } = this.config.models[name];
+    if (maxBatchBytes === undefined) return;
+    const perItem = bytesPerItem(meta, name);
+    const cap = batchCapForMemory(maxBatch, maxBatchBytes, perItem);
+    this.batchers.get(name)!.scheduler.setMaxBatch(cap);
+    this.log.info({ model: name, maxBatch, maxBatchBytes, bytesPerItem: perItem, batchCap: cap }, 'batch capped by memory');
   }
 
   /** True once every model is loaded. */
@@ -219,8 +238,8 @@ export class Runtime {
     if (!fn || !meta || this.modelStatus.get(model)?.state !== 'ready') return;
     try {
       const feeds = await prepareItem(fn, await validateInput(fn, fn.definition.example), meta, this.config.models[model].input);
-      const k = Math.min(8, this.config.models[model].maxBatch);
       const batcher = this.batchers.get(model)!;
+      const k = Math.min(8, batcher.scheduler.maxBatch);
       await batcher.probe(feeds, [1, k], false);
       batcher.scheduler.fit.clear();
       await batcher.probe(feeds, k > 1 ? [1, k, 1, k, 1, k] : [1, 1, 1], true);
@@ -445,8 +464,13 @@ export class Runtime {
   async close(): Promise<void> {
     this.stopAccepting();
     await Promise.all([...this.batchers.values()].map((b) => b.onIdle()));
+    await this.closeDevices();
+  }
+
+  /** Stops measuring the host and closes every device's lanes, queued calls or not (a stop cut short). */
+  async closeDevices(): Promise<void> {
     this.host.stop();
-    await this.device.close();
+    await Promise.all([...this.devices.values()].map((d) => d.close()));
   }
 }
 

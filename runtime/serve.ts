@@ -79,8 +79,7 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
     const { status, body, headers } = errorPayload(over);
     const answered = listening.abort((res) => res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body)));
     log.warn({ answered503: answered, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over: calls still running answered 503');
-    runtime.host.stop();
-    await runtime.device.close();
+    await runtime.closeDevices();
   };
   let stopping: Promise<void> | undefined;
   return {

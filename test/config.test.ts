@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDuration, resolveConfig } from 'edgebatch';
+import { lanesOn, parseDuration, resolveConfig } from 'edgebatch';
 
 test('parseDuration reads ms, s and plain numbers, and rejects anything else by name', () => {
   assert.equal(parseDuration('50ms'), 50);
@@ -31,10 +31,25 @@ test('HOST and PORT from the environment override the config, as hosted runtimes
   assert.equal(c.port, 9999);
 });
 
+test('device per model: the top-level device is the default; webgpu runs on one lane whatever lanes says for the CPU', () => {
+  const c = resolveConfig({ lanes: 2, models: { a: { file: 'a.onnx' }, b: { file: 'b.onnx', device: 'webgpu', maxBatchBytes: 4096 } } }, '/x', {});
+  assert.equal(c.models.a.device, 'cpu');
+  assert.equal(c.models.a.maxBatchBytes, undefined);
+  assert.equal(c.models.b.device, 'webgpu');
+  assert.equal(c.models.b.maxBatchBytes, 4096);
+  assert.equal(lanesOn(c, 'cpu'), 2);
+  assert.equal(lanesOn(c, 'webgpu'), 1);
+  assert.equal(resolveConfig({ device: 'webgpu', models: { a: { file: 'a.onnx' } } }, '/x', {}).models.a.device, 'webgpu');
+});
+
 test('bad options throw a TypeError naming the option, what was expected and what was given', () => {
   assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', maxBatch: 0 } } }, '/x', {}), /models\.m\.maxBatch must be an integer >= 1, got 0/);
   assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', policy: 'fast' as never } } }, '/x', {}), /models\.m\.policy must be one of "slo", "greedy", "fixed-delay", "none", got "fast"/);
-  assert.throws(() => resolveConfig({ device: 'tpu' as never, models: {} }, '/x', {}), /device must be one of "cpu", "cuda", got "tpu"/);
+  assert.throws(() => resolveConfig({ device: 'tpu' as never, models: {} }, '/x', {}), /device must be one of "cpu", "cuda", "webgpu", got "tpu"/);
+  assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', device: 'gpu' as never } } }, '/x', {}), /models\.m\.device must be one of "cpu", "cuda", "webgpu", got "gpu"/);
+  assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', maxBatchBytes: 0 } } }, '/x', {}), /models\.m\.maxBatchBytes must be an integer >= 1, got 0/);
+  assert.throws(() => resolveConfig({ models: { m: { file: 'a.onnx', maxBatchBytes: '1MB' as never } } }, '/x', {}), /models\.m\.maxBatchBytes must be an integer >= 1, got "1MB"/);
+  assert.throws(() => resolveConfig({ device: 'webgpu', lanes: 2, models: {} }, '/x', {}), /lanes must be 1 with device "webgpu" .*, got 2/);
   assert.throws(() => resolveConfig({ models: {} }, '/x', { PORT: 'eighty' }), /port must be an integer 0-65535, got "eighty"/);
   assert.throws(() => resolveConfig({ models: { m: {} as never } }, '/x', {}), /models\.m\.file must be a path/);
 });

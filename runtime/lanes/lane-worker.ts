@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { sessionFailure, sessionOptions } from '../models/providers.ts';
 import type { LaneOptions, LaneReply, LaneRequest, ModelMeta, ModelRef, WireTensor } from './protocol.ts';
 
 const options = workerData as LaneOptions;
@@ -19,20 +20,9 @@ async function open(model: ModelRef): Promise<ort.InferenceSession> {
   if (have) await have.session.release();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(model.file, {
-      executionProviders: [options.device],
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      // Run failures come back to the batcher, which logs them with an error id; native stderr noise adds nothing.
-      logSeverityLevel: 4,
-    });
+    session = await ort.InferenceSession.create(model.file, sessionOptions(options.device, options.threads));
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (options.device === 'cuda') {
-      throw new Error(`device "cuda" could not be used for model "${model.name}": onnxruntime-node's CUDA execution provider is not installed or no GPU is visible (${msg}). Use device: "cpu", or install onnxruntime-node with its CUDA files on a GPU host.`);
-    }
-    throw new Error(`model "${model.name}" could not be loaded from ${model.file}: ${msg}`);
+    throw sessionFailure(options.device, model, err);
   }
   sessions.set(model.name, { file: model.file, session });
   return session;

@@ -1,3 +1,4 @@
+import type { DeviceKind } from '../config.ts';
 import type { TensorData } from '../models/tensor.ts';
 
 /** Messages between the main thread and a lane worker. Tensors travel as transferred typed arrays. */
@@ -13,7 +14,7 @@ export interface ModelRef {
 }
 
 export interface LaneOptions {
-  device: 'cpu' | 'cuda';
+  device: DeviceKind;
   threads: number;
 }
 

@@ -17,20 +17,21 @@ export interface LoadedModel {
  */
 export class ModelRegistry {
   readonly #configs: Record<string, ResolvedModelConfig>;
-  readonly #device: Device;
+  /** The device a model runs on (its `device` in the config). */
+  readonly #deviceOf: (model: string) => Device;
   readonly #loaded: LRUCache<string, LoadedModel>;
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   /** Metadata outlives eviction: shapes are checked before a request queues, loaded or not. */
   readonly #meta = new Map<string, ModelMeta>();
 
-  constructor(configs: Record<string, ResolvedModelConfig>, device: Device, maxBytes: number) {
+  constructor(configs: Record<string, ResolvedModelConfig>, deviceOf: (model: string) => Device, maxBytes: number) {
     this.#configs = configs;
-    this.#device = device;
+    this.#deviceOf = deviceOf;
     this.#loaded = new LRUCache<string, LoadedModel>({
       maxSize: maxBytes,
       sizeCalculation: (m) => Math.max(1, m.bytes),
       dispose: (m, name, reason) => {
-        if (reason === 'evict' || reason === 'delete') void this.#device.unload(name).catch(() => {});
+        if (reason === 'evict' || reason === 'delete') void this.#deviceOf(name).unload(name).catch(() => {});
       },
     });
   }
@@ -62,7 +63,7 @@ export class ModelRegistry {
     if (!config) throw new Error(`unknown model "${name}"`);
     const p = (async () => {
       const bytes = statSync(config.file).size;
-      const meta = await this.#device.load({ name, file: config.file });
+      const meta = await this.#deviceOf(name).load({ name, file: config.file });
       const model: LoadedModel = { config, meta, bytes };
       this.#meta.set(name, meta);
       this.#loaded.set(name, model);

@@ -25,6 +25,10 @@ export interface ModelQueueOptions<T> {
   onExpire?(items: Pending<T>[]): void;
 }
 
+function checkMaxBatch(maxBatch: number): void {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new TypeError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
+}
+
 /**
  * One model's queue, fed by every function that uses the model. It keeps items earliest-deadline first,
  * asks its policy whenever a lane is free, and holds or dispatches accordingly. It does no I/O and reads
@@ -39,9 +43,15 @@ export class ModelQueue<T> {
   #pumping = false;
 
   constructor(options: ModelQueueOptions<T>) {
-    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new TypeError(`maxBatch must be an integer >= 1, got ${options.maxBatch}`);
+    checkMaxBatch(options.maxBatch);
     if (!Number.isInteger(options.lanes) || options.lanes < 1) throw new TypeError(`lanes must be an integer >= 1, got ${options.lanes}`);
-    this.#opts = options;
+    this.#opts = { ...options };
+  }
+
+  /** Lowers (or raises) the largest batch from the next decision on: a memory cap known once the model loads. */
+  setMaxBatch(maxBatch: number): void {
+    checkMaxBatch(maxBatch);
+    this.#opts.maxBatch = maxBatch;
   }
 
   /** Items waiting (not yet dispatched). */

@@ -64,7 +64,7 @@ export class ModelScheduler<T> {
   #hostTimesSeen = false;
 
   constructor(options: ModelSchedulerOptions<T>) {
-    this.#opts = options;
+    this.#opts = { ...options };
     this.fit = new CostFitter(options.fitWindow);
     this.rate = new RateMeter(options.rateTimeConstantMs);
     this.#queue = new ModelQueue<T>({
@@ -86,6 +86,17 @@ export class ModelScheduler<T> {
   /** Items waiting to be dispatched. */
   get waiting(): number {
     return this.#queue.length;
+  }
+
+  /** The largest batch in force: the configured one, or the memory cap set once the model's shapes are known. */
+  get maxBatch(): number {
+    return this.#opts.maxBatch;
+  }
+
+  /** Sets the largest batch (the memory cap, b_max); admission and the queue use it from now on. */
+  setMaxBatch(maxBatch: number): void {
+    this.#queue.setMaxBatch(maxBatch);
+    this.#opts.maxBatch = maxBatch;
   }
 
   /** The waiting items, earliest deadline first (read-only). */
