@@ -73,6 +73,8 @@ describe('edgebatch dev', () => {
     const refusals = () => dev.logs.filter((l) => l.msg?.toString().startsWith('handler file not loaded')).map((l) => String(l.reason));
     try {
       assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'good');
+      // A save before the watcher is ready is not seen (on a loaded machine that takes a while): wait for it.
+      assert.ok(await eventually(async () => dev.logs.some((l) => l.msg === 'watching for saved handler files')), 'dev watches the functions folder');
       const saves: [string, RegExp][] = [
         [handler('bad-example').replace('example: { x: 1 }', "example: { x: 'one' }"), /example does not make a valid item: input does not match the schema.*x/],
         [handler('bad-shape').replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'), /example does not make a valid item.*shape/],
