@@ -14,7 +14,6 @@
  * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { readdir, readFile, mkdir } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { makeBodies } from '../test/bench/harness/bodies.ts';
 import { quantile } from '../test/bench/harness/figures.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
+import { freePort } from './free-port.ts';
 import { ensureModels } from './gen-models.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -48,18 +48,6 @@ if (!(intervalUs >= 50)) throw new RangeError('--interval-us must be at least 50
 const log = (msg: string) => console.log(`[profile] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let url = '';
-
-/** A port nobody listens on right now (the kernel's pick for port 0, released at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Now on the monotonic clock V8's profiler stamps samples with, us. */
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
