@@ -21,9 +21,6 @@ import { functionCaller, v2Caller, type Caller } from './pipeline/caller.ts';
 import { ModelPipeline, type ModelStatus } from './pipeline/model-pipeline.ts';
 import { randomUUID } from 'node:crypto';
 
-export { v2Caller } from './pipeline/caller.ts';
-export type { ModelStatus } from './pipeline/model-pipeline.ts';
-
 /** The answer to one invocation, with the facts the HTTP edge reports in headers. */
 export interface InvokeResult {
   readonly result: unknown;
