@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { defaults } from './defaults.ts';
 import { parseDuration, type Duration } from './duration.ts';
 
 /** How a model's queue decides when to dispatch and how much to take. See scheduler/policies/. */
@@ -233,7 +234,7 @@ function oneOf<T extends string>(value: unknown, name: string, allowed: readonly
 
 function portFrom(env: string | undefined, configured: unknown): number {
   const raw = env ?? configured;
-  if (raw === undefined) return 8787;
+  if (raw === undefined) return defaults.port;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`port must be an integer 0-65535, got ${JSON.stringify(raw)}`);
   return port;
@@ -276,11 +277,11 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       v2SloMs: m.v2Slo === undefined ? undefined : parseDuration(m.v2Slo, `${where}.v2Slo`),
     };
   }
-  const fraction = nonNegative(user.scheduler?.meanObjectiveFraction, 'scheduler.meanObjectiveFraction', 0.5);
+  const fraction = nonNegative(user.scheduler?.meanObjectiveFraction, 'scheduler.meanObjectiveFraction', defaults.scheduler.meanObjectiveFraction);
   if (fraction <= 0 || fraction > 1) throw new TypeError(`scheduler.meanObjectiveFraction must be in (0, 1], got ${fraction}`);
   return {
     root,
-    host: env.HOST ?? user.host ?? '127.0.0.1',
+    host: env.HOST ?? user.host ?? defaults.host,
     port: portFrom(env.PORT, user.port),
     functionsDir: path.resolve(root, user.functionsDir ?? 'functions'),
     dataDir: path.resolve(root, user.dataDir ?? '.edgebatch'),
@@ -290,16 +291,16 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
     models,
     scheduler: {
       policy,
-      marginMs: user.scheduler?.margin === undefined ? 2 : parseDuration(user.scheduler.margin, 'scheduler.margin'),
+      marginMs: user.scheduler?.margin === undefined ? defaults.scheduler.marginMs : parseDuration(user.scheduler.margin, 'scheduler.margin'),
       meanObjectiveFraction: fraction,
-      overloadFactor: nonNegative(user.scheduler?.overloadFactor, 'scheduler.overloadFactor', 2),
-      hostLagFraction: nonNegative(user.scheduler?.hostLagFraction, 'scheduler.hostLagFraction', 0.1),
-      fitWindow: positiveInt(user.scheduler?.fitWindow, 'scheduler.fitWindow', 200),
+      overloadFactor: nonNegative(user.scheduler?.overloadFactor, 'scheduler.overloadFactor', defaults.scheduler.overloadFactor),
+      hostLagFraction: nonNegative(user.scheduler?.hostLagFraction, 'scheduler.hostLagFraction', defaults.scheduler.hostLagFraction),
+      fitWindow: positiveInt(user.scheduler?.fitWindow, 'scheduler.fitWindow', defaults.scheduler.fitWindow),
       admission: bool(user.scheduler?.admission, 'scheduler.admission', true),
     },
     energy: {
-      busyWatts: nonNegative(user.energy?.busyWatts, 'energy.busyWatts', 65),
-      idleWatts: nonNegative(user.energy?.idleWatts, 'energy.idleWatts', 10),
+      busyWatts: nonNegative(user.energy?.busyWatts, 'energy.busyWatts', defaults.energy.busyWatts),
+      idleWatts: nonNegative(user.energy?.idleWatts, 'energy.idleWatts', defaults.energy.idleWatts),
     },
     limits: {
       bodyBytes: positiveInt(user.limits?.bodyBytes, 'limits.bodyBytes', 1024 * 1024),

@@ -1,6 +1,6 @@
 /**
  * Every error the runtime answers with carries a stable `code` and the HTTP status it maps to, so the
- * HTTP edge turns any of them into a reply in one place (server/on-error.ts) and clients can branch on
+ * HTTP edge turns any of them into a reply in one place (server/error-reply.ts) and clients can branch on
  * `code` rather than on message text.
  */
 export class EdgebatchError extends Error {

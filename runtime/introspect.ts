@@ -1,5 +1,10 @@
+import type { ResolvedConfig } from './config.ts';
 import type { LoadedFunction } from './functions/load.ts';
-import { v2Caller, type Runtime } from './runtime.ts';
+import type { LiveStats } from './metrics/live-stats.ts';
+import type { RuntimeMetrics } from './metrics/prometheus.ts';
+import { v2Caller } from './pipeline/caller.ts';
+import type { ModelPipeline } from './pipeline/model-pipeline.ts';
+import type { HostView } from './scheduler/types.ts';
 import { currentHoldMs } from './scheduler/policies/slo.ts';
 import {
   attributedJoulesPerInference,
@@ -7,7 +12,6 @@ import {
   hostSojourn,
   maxRateWithinPath,
   meanLatencyBoundWithHold,
-  sloFeasibility,
   type BatchCost,
 } from './scheduler/formula.ts';
 
@@ -33,32 +37,45 @@ export interface Prediction {
   warning?: string;
 }
 
+/**
+ * What introspection reads of a runtime: a narrow view, so this module never imports the runtime that
+ * composes the pipelines it reports on.
+ */
+export interface Introspected {
+  readonly config: Pick<ResolvedConfig, 'models' | 'scheduler' | 'energy'>;
+  readonly host: { view(): HostView };
+  readonly metrics: Pick<RuntimeMetrics, 'liveRate' | 'predictedBound' | 'hold'>;
+  readonly versions: { holds(file: string): boolean };
+  pipeline(model: string): ModelPipeline | undefined;
+  pipelines(): Iterable<ModelPipeline>;
+  liveStats(fn: string): LiveStats;
+}
+
 function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
 /** The fitted cost of a model in seconds, when there is a fit. */
-export function costOf(rt: Runtime, model: string): BatchCost | undefined {
-  const f = rt.batchers.get(model)?.scheduler.fit.get();
-  return f && { alpha: f.alphaMs / 1000, tau0: f.tau0Ms / 1000 };
+export function costOf(rt: Introspected, model: string): BatchCost | undefined {
+  return rt.pipeline(model)?.cost();
 }
 
 /**
  * A model's live rate, fitted cost and the hold its policy takes right now, computed by the policy's own
  * code (margin, energy check and feedback guards included), so what is reported is what is done.
  */
-function outlook(rt: Runtime, model: string): { rate: number; cost: BatchCost; hold: number } | undefined {
-  const cost = costOf(rt, model);
-  const batcher = rt.batchers.get(model);
-  if (!cost || !batcher) return undefined;
+function outlook(rt: Introspected, model: string): { rate: number; cost: BatchCost; hold: number } | undefined {
+  const pipeline = rt.pipeline(model);
+  const cost = pipeline?.cost();
+  if (!cost || !pipeline) return undefined;
   const nowMs = performance.now();
-  const sched = batcher.scheduler;
+  const sched = pipeline.scheduler;
   const hold = rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: sched.context(), waiting: sched.waitingItems, nowMs }) / 1000 : 0;
   return { rate: sched.rate.perSecond(nowMs), cost, hold };
 }
 
 /** The formula's view of `model` at its live rate, for `sloMs` (a function's SLO). */
-export function predict(rt: Runtime, model: string, sloMs: number): Prediction | null {
+export function predict(rt: Introspected, model: string, sloMs: number): Prediction | null {
   const o = outlook(rt, model);
   if (!o) return null;
   const { rate, cost, hold } = o;
@@ -67,7 +84,7 @@ export function predict(rt: Runtime, model: string, sloMs: number): Prediction |
   const device = meanLatencyBoundWithHold(rate, cost, hold);
   const hostS = hostSojourn({ perCall, rate: Math.max(host.ratePerSec, rate) });
   const otherRate = Math.max(0, host.ratePerSec - rate);
-  const fit = rt.batchers.get(model)!.scheduler.fit.get();
+  const fit = rt.pipeline(model)!.scheduler.fit.get();
   return {
     covers: 'meanLatencyBoundMs: queue + device (item queued to batch done); pathLatencyBoundMs: request read to reply written, host stage included',
     meanLatencyBoundMs: finite(1000 * device),
@@ -83,23 +100,21 @@ export function predict(rt: Runtime, model: string, sloMs: number): Prediction |
 }
 
 /** The state of a function as `GET /functions` lists it. */
-export function functionStatus(rt: Runtime, fn: LoadedFunction): string {
-  const s = rt.modelStatus.get(fn.definition.model);
+export function functionStatus(rt: Introspected, fn: LoadedFunction): string {
+  const s = rt.pipeline(fn.definition.model)?.status;
   return s?.state === 'ready' ? 'ready' : s?.state === 'failed' ? 'model-failed' : 'loading';
 }
 
 /** Whether the SLO can be met at all on this device (U(0) <= SLO), once the model's cost is known. */
-export function feasibility(rt: Runtime, fn: LoadedFunction): { feasible: boolean; zeroLoadBoundMs: number; reason?: string } | null {
-  const cost = costOf(rt, fn.definition.model);
-  if (!cost) return null;
-  const f = sloFeasibility(cost, fn.sloMs / 1000);
-  return { feasible: f.feasible, zeroLoadBoundMs: f.zeroLoadBound * 1000, ...(f.reason ? { reason: f.reason } : {}) };
+export function feasibility(rt: Introspected, fn: LoadedFunction): { feasible: boolean; zeroLoadBoundMs: number; reason?: string } | null {
+  return rt.pipeline(fn.definition.model)?.feasibility(fn.sloMs) ?? null;
 }
 
 /** Sets the per-model gauges of /metrics from the live state (called at each scrape). */
-export function refreshModelGauges(rt: Runtime): void {
-  for (const [name, b] of rt.batchers) {
-    rt.metrics.liveRate.set({ model: name }, b.scheduler.rate.perSecond(performance.now()));
+export function refreshModelGauges(rt: Introspected): void {
+  for (const p of rt.pipelines()) {
+    const name = p.name;
+    rt.metrics.liveRate.set({ model: name }, p.scheduler.rate.perSecond(performance.now()));
     const o = outlook(rt, name);
     if (!o) continue;
     const bound = meanLatencyBoundWithHold(o.rate, o.cost, o.hold);
@@ -109,7 +124,7 @@ export function refreshModelGauges(rt: Runtime): void {
 }
 
 /** One line of `GET /functions`. */
-export function summarize(rt: Runtime, fn: LoadedFunction) {
+export function summarize(rt: Introspected, fn: LoadedFunction) {
   const f = feasibility(rt, fn);
   return {
     name: fn.name,
@@ -126,9 +141,9 @@ export function summarize(rt: Runtime, fn: LoadedFunction) {
 }
 
 /** Everything `GET /functions/:name` shows: the summary, an example, the fit, live figures and the formula's prediction. */
-export function describe(rt: Runtime, fn: LoadedFunction) {
+export function describe(rt: Introspected, fn: LoadedFunction) {
   const model = fn.definition.model;
-  const sched = rt.batchers.get(model)!.scheduler;
+  const sched = rt.pipeline(model)!.scheduler;
   const fit = sched.fit.get();
   const host = rt.host.view();
   return {

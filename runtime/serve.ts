@@ -11,7 +11,7 @@ import { listen, type Listening } from './server/listen.ts';
 import { errorPayload } from './server/error-reply.ts';
 import { OverloadedError } from './errors.ts';
 import type { Hono } from 'hono';
-import type { AppEnv } from './server/app.ts';
+import type { AppEnv } from './server/app-env.ts';
 
 /** Imports hono.config.ts (or the given file) and resolves it against its folder. */
 export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
@@ -50,7 +50,7 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   const app = createApp(runtime, inFlight, door);
   await runtime.start();
   const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res));
-  const failedModels = Object.fromEntries([...runtime.modelStatus].flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])));
+  const failedModels = Object.fromEntries(Object.entries(runtime.modelStatuses()).flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])));
   log.info(
     {
       url: listening.url,

@@ -60,7 +60,7 @@ test('a burst far above capacity gets quick 503s with Retry-After, every call is
   assert.ok(shed.every((r) => Number.isFinite(r.serverMs)), 'a 503 carries Server-Timing total');
 
   // After the burst: a trickle on the same function is served again.
-  await s.runtime.batchers.get('mlp')!.onIdle();
+  await s.runtime.pipeline('mlp')!.onIdle();
   await sleep(300);
   const trickle: Reply[] = [];
   for (let i = 0; i < 30; i++) {

@@ -1,3 +1,8 @@
+import { defaults } from '../defaults.ts';
+
+/** Where the CLI finds a runtime started with the default host and port. */
+export const defaultUrl = `http://${defaults.host}:${defaults.port}`;
+
 /** Talks to a running runtime for the CLI: base URL and admin token from flags or the environment. */
 export interface Target {
   url: string;
@@ -5,7 +10,7 @@ export interface Target {
 }
 
 export function targetFrom(flags: { url?: string }): Target {
-  return { url: (flags.url ?? process.env.EDGEBATCH_URL ?? 'http://127.0.0.1:8787').replace(/\/$/, ''), token: process.env.EDGEBATCH_ADMIN_TOKEN };
+  return { url: (flags.url ?? process.env.EDGEBATCH_URL ?? defaultUrl).replace(/\/$/, ''), token: process.env.EDGEBATCH_ADMIN_TOKEN };
 }
 
 export class RequestFailed extends Error {

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { bundleFile } from '../functions/bundle.ts';
 import { functionNameOf } from '../functions/load.ts';
-import { request, targetFrom } from './client.ts';
+import { defaultUrl, request, targetFrom } from './client.ts';
 import { formatList } from './format.ts';
 import { plan, planUsage } from './plan.ts';
 
@@ -22,7 +22,7 @@ interface Command {
 
 const url = { url: { type: 'string' } } as const;
 const json = { json: { type: 'boolean' } } as const;
-const urlHelp = '  --url URL   the runtime (default EDGEBATCH_URL or http://127.0.0.1:8787)\n  --json      machine-readable output';
+const urlHelp = `  --url URL   the runtime (default EDGEBATCH_URL or ${defaultUrl})\n  --json      machine-readable output`;
 const serveHelp = `  --config FILE   config file (default hono.config.ts)
   --port N        port to listen on (default: the config's, or PORT)
   --host H        address to listen on (default: the config's, or HOST)`;

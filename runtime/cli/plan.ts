@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { defaults } from '../defaults.ts';
 import {
   type BatchCost,
   type PowerModel,
@@ -21,8 +22,8 @@ What the queueing formula (README.md, "The scheduler") predicts for one model on
                    tightest SLO on a model: for functions with a 100 ms SLO pass --slo-ms 50.
   --rate R         arrival rate, requests per second (>= 0); without it the figures that depend on
                    the rate are null
-  --busy-watts W   the lane's power while computing, watts (>= 0; with --idle-watts; default 65)
-  --idle-watts W   the lane's power while idle, watts (>= 0; with --busy-watts; default 10)
+  --busy-watts W   the lane's power while computing, watts (>= 0; with --idle-watts; default ${defaults.energy.busyWatts})
+  --idle-watts W   the lane's power while idle, watts (>= 0; with --busy-watts; default ${defaults.energy.idleWatts})
   --max-batch B    the model's largest batch (whole number >= 1); the formula has no cap, so a plan
                    whose batches would outgrow it is flagged
   --json           accepted like every command's; the output is always JSON
@@ -132,8 +133,8 @@ function readFlags(argv: string[]): { help: true } | { help: false; input: Plan[
     throw new FlagError(busy === undefined ? 'missing --busy-watts (given --idle-watts; the power model needs both)' : 'missing --idle-watts (given --busy-watts; the power model needs both)');
   }
   // Without figures, the same power model the runtime uses by default (energy in hono.config.ts).
-  busy ??= 65;
-  idle ??= 10;
+  busy ??= defaults.energy.busyWatts;
+  idle ??= defaults.energy.idleWatts;
   const maxBatch = numberFlag('max-batch', str('max-batch'), { min: 1, integer: true, what: 'largest batch' });
   return {
     help: false,

@@ -1,8 +1,9 @@
 import { DefinitionError, NotFoundError } from '../errors.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Logger } from '../logger.ts';
 import { bundleSource } from './bundle.ts';
-import { functionNamePattern, type LoadedFunction } from './load.ts';
-import type { VersionRecord } from './version-store.ts';
+import { functionNamePattern, type LoadedFunction, type LoadResult } from './load.ts';
+import type { FunctionRegistry } from './registry.ts';
+import type { VersionRecord, VersionStore } from './version-store.ts';
 
 export interface DeployResult {
   name: string;
@@ -15,6 +16,17 @@ export function assertFunctionName(name: string): void {
   if (!functionNamePattern.test(name)) throw new DefinitionError(`function name "${name}" must match ${functionNamePattern}`, { name });
 }
 
+/** What the deployer needs of the runtime it deploys to: a narrow view, so this file never imports it. */
+export interface DeployTarget {
+  readonly versions: VersionStore;
+  readonly functions: Pick<FunctionRegistry, 'get' | 'delete'>;
+  readonly log: Logger;
+  /** Runs every check on a handler file without serving it. */
+  check(file: string, name?: string): Promise<LoadResult>;
+  /** Serves a checked function from now on. */
+  activate(fn: LoadedFunction): void;
+}
+
 /**
  * Deploys, rolls back and removes functions on a running runtime. An upload is bundled into one module
  * (functions/bundle.ts), stored, and passes the same checks as a file at start or a save in dev
@@ -22,9 +34,9 @@ export function assertFunctionName(name: string): void {
  * serving version untouched and nothing of the refused upload on disk.
  */
 export class Deployer {
-  readonly #rt: Runtime;
+  readonly #rt: DeployTarget;
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: DeployTarget) {
     this.#rt = runtime;
   }
 

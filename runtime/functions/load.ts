@@ -16,7 +16,6 @@ export interface LoadedFunction {
   readonly sloMs: number;
   /** Time limit of each of `pre` and `post` for one call (functions/hook-limits.ts). */
   readonly hookTimeoutMs: number;
-  readonly loadedAt: Date;
 }
 
 /** Why a handler file was not loaded. */
@@ -92,5 +91,5 @@ export async function loadFunctionFile(
   if (!('example' in def)) problems.push('`example` must be a valid input');
   if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late') problems.push('`overload` must be "shed" or "serve-late"');
   if (problems.length > 0) return fail(problems.join('; '));
-  return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, hookTimeoutMs, loadedAt: new Date() } };
+  return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, hookTimeoutMs } };
 }

@@ -1,8 +1,18 @@
 import path from 'node:path';
 import { watch } from 'chokidar';
-import type { Runtime } from '../runtime.ts';
-import { functionNameOf } from './load.ts';
+import type { Logger } from '../logger.ts';
+import { functionNameOf, type LoadResult } from './load.ts';
+import type { FunctionRegistry } from './registry.ts';
 import { isHandlerFile } from './scan.ts';
+
+/** What the watcher needs of the runtime it reloads: a narrow view, so this file never imports it. */
+export interface WatchTarget {
+  readonly functions: Pick<FunctionRegistry, 'get' | 'delete' | 'clearProblem'>;
+  readonly versions: { holds(file: string): boolean };
+  readonly log: Logger;
+  /** Loads a handler file and swaps it in only if it passes every check. */
+  loadFile(file: string): Promise<LoadResult>;
+}
 
 /**
  * Live reload for `edgebatch dev`: a saved handler file is loaded again and, only if it passes every
@@ -10,7 +20,7 @@ import { isHandlerFile } from './scan.ts';
  * serving. Helper modules (`_*.ts`, sub-folders) are not watched: restart to pick up their changes.
  * Resolves once the watcher is ready; the returned function stops it.
  */
-export async function watchFunctions(rt: Runtime, dir: string): Promise<() => Promise<void>> {
+export async function watchFunctions(rt: WatchTarget, dir: string): Promise<() => Promise<void>> {
   const watcher = watch(dir, {
     ignoreInitial: true,
     depth: 0,

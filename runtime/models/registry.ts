@@ -40,10 +40,6 @@ export class ModelRegistry {
     return name in this.#configs;
   }
 
-  config(name: string): ResolvedModelConfig | undefined {
-    return this.#configs[name];
-  }
-
   /** Metadata of a model that has been opened at least once. */
   meta(name: string): ModelMeta | undefined {
     return this.#meta.get(name);

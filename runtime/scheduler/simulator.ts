@@ -1,3 +1,4 @@
+import { defaults } from '../defaults.ts';
 import type { PowerModel } from './formula.ts';
 import { ModelScheduler } from './model-scheduler.ts';
 import { RateMeter } from './rate.ts';
@@ -149,7 +150,7 @@ function checkNumber(name: string, value: number, min: number, strictMin = false
  */
 export function simulate(options: SimulationOptions): SimulationResult {
   const { policy, cost, arrivalsMs, sloMs, maxBatch, objectiveMs, power, onBatch } = options;
-  const marginMs = options.marginMs ?? 2;
+  const marginMs = options.marginMs ?? defaults.scheduler.marginMs;
   const lanes = options.lanes ?? 1;
   const costSource = options.costSource ?? 'true';
   const warmupFraction = options.warmupFraction ?? 0;
@@ -224,12 +225,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
     policy,
     maxBatch,
     lanes,
-    fitWindow: options.fitWindow ?? 200,
+    fitWindow: options.fitWindow ?? defaults.scheduler.fitWindow,
     marginMs,
     // The objective is given as is: the tightest SLO below is set to it with a fraction of 1.
     meanObjectiveFraction: 1,
-    overloadFactor: options.overloadFactor ?? 2,
-    hostLagFraction: options.hostLagFraction ?? 0.1,
+    overloadFactor: options.overloadFactor ?? defaults.scheduler.overloadFactor,
+    hostLagFraction: options.hostLagFraction ?? defaults.scheduler.hostLagFraction,
     power,
     host: hostView,
     rateTimeConstantMs: options.rateTimeConstantMs,

@@ -3,7 +3,8 @@ import { BadInputError, NotFoundError } from '../errors.ts';
 import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
-import { arrival, type ArrivalVariables } from './arrival.ts';
+import type { AppEnv } from './app-env.ts';
+import { arrival } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
@@ -14,10 +15,9 @@ import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
-import { cancellationOf, readBody, type NodeBindings } from './node-request.ts';
+import { cancellationOf, readBody } from './node-request.ts';
 
-/** What the app's context carries: Node's request objects (from @hono/node-server), the arrival time and the request id. */
-export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: ArrivalVariables };
+export type { AppEnv } from './app-env.ts';
 
 const adminOffMessage =
   'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
@@ -36,7 +36,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => {
-    const models = Object.fromEntries(rt.modelStatus);
+    const models = rt.modelStatuses();
     return c.json({ ready: rt.ready, models }, rt.ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {

@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import type { HostStageTotals } from '../host/host-stages.ts';
 import type { InvokeOptions } from '../runtime.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { requestSlo } from './front-door.ts';
 import { cancellationOf, readBody } from './node-request.ts';
 

@@ -48,11 +48,14 @@ export function requestSlo(value: string | string[] | undefined): number | undef
   return ms;
 }
 
+/** What the door needs of the runtime: its admission, its host monitor and the body limit. */
+export type DoorRuntime = Pick<Runtime, 'admit' | 'host' | 'config'>;
+
 export class FrontDoor {
-  readonly #rt: Runtime;
+  readonly #rt: DoorRuntime;
   readonly #inFlight: InFlight;
 
-  constructor(rt: Runtime, inFlight: InFlight) {
+  constructor(rt: DoorRuntime, inFlight: InFlight) {
     this.#rt = rt;
     this.#inFlight = inFlight;
   }

@@ -14,7 +14,7 @@ export function loadReporter(rt: Runtime): (fn: { name: string; sloMs: number; d
   return (fn) => {
     const now = performance.now();
     const model = fn.definition.model;
-    const sched = rt.batchers.get(model)!.scheduler;
+    const sched = rt.pipeline(model)!.scheduler;
     let max = maxRates.get(fn.name);
     if (!max || now - max.atMs > maxRateTtlMs) {
       max = { atMs: now, value: predict(rt, model, fn.sloMs)?.maxRatePerSec ?? null };

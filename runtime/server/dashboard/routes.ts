@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Runtime } from '../../runtime.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../app-env.ts';
 import { staticAssets } from '../static-assets.ts';
 import { dashboardAccess } from './access.ts';
 import { snapshot } from './snapshot.ts';

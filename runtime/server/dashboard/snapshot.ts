@@ -21,9 +21,9 @@ export function snapshot(rt: Runtime, now: Totals, previous: Totals | undefined)
       shed: now.shed.get(fn.name) ?? 0,
     };
   });
-  const models = [...rt.modelStatus].map(([name, status]) => {
+  const models = [...rt.pipelines()].map(({ name, status }) => {
     const fns = rt.functions.usersOf(name);
-    const sched = rt.batchers.get(name)?.scheduler;
+    const sched = rt.pipeline(name)?.scheduler;
     const fit = sched?.fit.get();
     // The model's objective follows its tightest SLO, so the prediction is taken for that one.
     const tightest = Math.min(...fns.map((f) => f.sloMs));

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Runtime } from '../../runtime.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../app-env.ts';
 import { staticAssets } from '../static-assets.ts';
 import { openApiDocument } from './document.ts';
 

@@ -9,7 +9,7 @@ import type { BatchOutcome } from '../../batching/model-batcher.ts';
 import { EdgebatchError, ModelUnavailableError, NotFoundError } from '../../errors.ts';
 import type { ModelMeta } from '../../lanes/protocol.ts';
 import type { Runtime } from '../../runtime.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../app-env.ts';
 import { CallRequest } from '../call.ts';
 import { errorReply, type ErrorBody } from '../error-reply.ts';
 import { jsonReply } from '../json-reply.ts';
@@ -45,7 +45,7 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
   /** The model a route names, checked: 404 for an unknown model or version. */
   const modelOf = (c: Context<AppEnv>): string => {
     const model = c.req.param('model') ?? '';
-    if (!rt.batchers.has(model)) throw new NotFoundError('model', model);
+    if (!rt.pipeline(model)) throw new NotFoundError('model', model);
     const version = c.req.param('version');
     if (version !== undefined && version !== modelVersion) throw new EdgebatchError('not_found', 404, `model "${model}" has no version "${version}"; its one version is "${modelVersion}"`);
     return model;
@@ -53,7 +53,7 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
 
   /** The model's metadata once it is open; 503 while it loads or when it failed to. */
   const metaOf = (model: string): ModelMeta => {
-    const status = rt.modelStatus.get(model);
+    const status = rt.pipeline(model)?.status;
     if (status?.state === 'failed') throw new ModelUnavailableError(model, status.error);
     const meta = rt.models.meta(model);
     if (!meta) throw new ModelUnavailableError(model, 'it is still loading');
@@ -71,7 +71,7 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
       const model = modelOf(c);
       return c.json(modelMetadata(model, metaOf(model)));
     });
-    v2.get(`${path}/ready`, (c) => c.body(null, rt.modelStatus.get(modelOf(c))?.state === 'ready' ? 200 : 503));
+    v2.get(`${path}/ready`, (c) => c.body(null, rt.pipeline(modelOf(c))?.status.state === 'ready' ? 200 : 503));
     v2.post(`${path}/infer`, async (c) => {
       const model = modelOf(c);
       const stages = rt.stages;

@@ -32,7 +32,7 @@ const serving = await serve(await loadConfig(file, { models }, env));
 
 process.on('message', (msg: { type: string }) => {
   if (msg.type === 'idle?') {
-    const idle = [...serving.runtime.batchers.values()].every((b) => b.idle);
+    const idle = [...serving.runtime.pipelines()].every((p) => p.idle);
     process.send!({ type: 'idle', idle });
   }
   if (msg.type === 'stop') {
