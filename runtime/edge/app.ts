@@ -90,8 +90,10 @@ export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
     if (declared > settings.maxBodyBytes) return payloadTooLarge(settings.maxBodyBytes);
     const body = await c.req.arrayBuffer();
     if (body.byteLength > settings.maxBodyBytes) return payloadTooLarge(settings.maxBodyBytes);
-    // An isolate's first call waits for the catalog; later ones use it while a refresh runs behind them.
-    if (!catalog.loaded && catalog.claimRefresh(deps.now())) await firstCatalog(Math.min(controlTimeoutMs, settings.defaultBudgetMs));
+    // Until an isolate has a catalog, each call waits for one of its own (a Worker may not await another
+    // request's I/O), so none is routed by its function name meanwhile; later calls use the map while a
+    // refresh runs behind them.
+    if (!catalog.loaded) await firstCatalog(Math.min(controlTimeoutMs, settings.defaultBudgetMs));
     const name = c.req.param('name');
     const fn = catalog.get(name);
     // An unknown function is routed by its name: the runtime answers it (404, or it was just deployed).

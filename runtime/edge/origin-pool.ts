@@ -20,6 +20,9 @@ interface LoadState {
 interface OriginState {
   failures: number;
   down: boolean;
+  /** Times it was marked down, and times it asked a function to back off, since the isolate started. */
+  downs: number;
+  backOffs: number;
   /** When a down origin may be probed next. */
   probeAtMs: number;
   probing: boolean;
@@ -45,7 +48,7 @@ export class OriginPool {
   readonly #probeIntervalMs: number;
 
   constructor(origins: readonly string[], opts: { downAfterFailures: number; probeIntervalMs: number }) {
-    for (const url of origins) this.#states.set(url, { failures: 0, down: false, probeAtMs: 0, probing: false, backOffUntilMs: new Map(), loads: new Map() });
+    for (const url of origins) this.#states.set(url, { failures: 0, down: false, downs: 0, backOffs: 0, probeAtMs: 0, probing: false, backOffUntilMs: new Map(), loads: new Map() });
     this.#downAfterFailures = opts.downAfterFailures;
     this.#probeIntervalMs = opts.probeIntervalMs;
   }
@@ -80,6 +83,7 @@ export class OriginPool {
   shed(url: string, fn: string, nowMs: number, retryAfterMs: number): void {
     const s = this.#get(url);
     s.failures = 0;
+    s.backOffs++;
     s.backOffUntilMs.set(fn, nowMs + retryAfterMs);
   }
 
@@ -89,6 +93,7 @@ export class OriginPool {
     s.failures++;
     if (s.down || s.failures < this.#downAfterFailures) return false;
     s.down = true;
+    s.downs++;
     s.probeAtMs = nowMs + this.#probeIntervalMs;
     return true;
   }
@@ -130,12 +135,12 @@ export class OriginPool {
   }
 
   /** A snapshot for `GET /edge/status`. */
-  status(nowMs: number): { url: string; down: boolean; failures: number; loads: Record<string, LoadReport>; backOffMs: Record<string, number> }[] {
+  status(nowMs: number): { url: string; down: boolean; failures: number; downs: number; backOffs: number; loads: Record<string, LoadReport>; backOffMs: Record<string, number> }[] {
     return this.urls.map((url) => {
       const s = this.#get(url);
       const loads = Object.fromEntries([...s.loads].map(([model, l]) => [model, l.load]));
       const backOffMs = Object.fromEntries([...s.backOffUntilMs].filter(([, until]) => until > nowMs).map(([fn, until]) => [fn, until - nowMs]));
-      return { url, down: s.down, failures: s.failures, loads, backOffMs };
+      return { url, down: s.down, failures: s.failures, downs: s.downs, backOffs: s.backOffs, loads, backOffMs };
     });
   }
 
