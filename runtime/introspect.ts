@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from './config.ts';
 import type { LoadedFunction } from './functions/load.ts';
+import type { GpuEnergy } from './metrics/gpu-energy.ts';
 import type { LiveStats } from './metrics/live-stats.ts';
 import type { RuntimeMetrics } from './metrics/prometheus.ts';
 import { v2Caller } from './pipeline/caller.ts';
@@ -31,8 +32,12 @@ export interface Prediction {
   expectedBatch: number | null;
   /** Device energy a call causes: busy power over its share of its batch, idle power over its share of the hold. */
   joulesPerInference: number | null;
-  /** Modelled from energy.busyWatts / idleWatts in hono.config.ts, not measured. */
-  energySource: 'model';
+  /**
+   * `nvidia-smi`: measured, the GPU's energy over the last seconds (runtime/metrics/gpu-energy.ts) times the
+   * model's share of the GPU's device time, over its calls. `model`: modelled from energy.busyWatts /
+   * idleWatts in hono.config.ts (CPU, no nvidia-smi, or no reading yet).
+   */
+  energySource: 'model' | 'nvidia-smi';
   /** Present when the fit in force is a fallback: the numbers rest on an older fit. */
   warning?: string;
 }
@@ -46,6 +51,7 @@ export interface Introspected {
   readonly host: { view(): HostView };
   readonly metrics: Pick<RuntimeMetrics, 'liveRate' | 'predictedBound' | 'hold'>;
   readonly versions: { holds(file: string): boolean };
+  readonly gpuEnergy?: Pick<GpuEnergy, 'joulesPerInference'>;
   pipeline(model: string): ModelPipeline | undefined;
   pipelines(): Iterable<ModelPipeline>;
   liveStats(fn: string): LiveStats;
@@ -85,6 +91,7 @@ export function predict(rt: Introspected, model: string, sloMs: number): Predict
   const hostS = hostSojourn({ perCall, rate: Math.max(host.ratePerSec, rate) });
   const otherRate = Math.max(0, host.ratePerSec - rate);
   const fit = rt.pipeline(model)!.scheduler.fit.get();
+  const measuredJoules = rt.gpuEnergy?.joulesPerInference(model) ?? null;
   return {
     covers: 'meanLatencyBoundMs: queue + device (item queued to batch done); pathLatencyBoundMs: request read to reply written, host stage included',
     meanLatencyBoundMs: finite(1000 * device),
@@ -93,8 +100,9 @@ export function predict(rt: Introspected, model: string, sloMs: number): Predict
     maxRatePerSec: finite(maxRateWithinPath(cost, (sloMs / 1000) * rt.config.scheduler.meanObjectiveFraction, { perCall, otherRate })),
     holdMs: 1000 * hold,
     expectedBatch: finite(expectedBatchSize(rate, cost, hold)),
-    joulesPerInference: finite(attributedJoulesPerInference(rate, cost, rt.config.energy, hold)),
-    energySource: 'model',
+    ...(measuredJoules !== null
+      ? { joulesPerInference: measuredJoules, energySource: 'nvidia-smi' as const }
+      : { joulesPerInference: finite(attributedJoulesPerInference(rate, cost, rt.config.energy, hold)), energySource: 'model' as const }),
     ...(fit?.quality === 'fallback' ? { warning: fit.reason } : {}),
   };
 }

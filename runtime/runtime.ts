@@ -6,6 +6,7 @@ import { checkFunction } from './functions/checks.ts';
 import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
 import { prepareItem, validateInput } from './functions/prepare.ts';
 import { FunctionRegistry } from './functions/registry.ts';
+import { GpuEnergy } from './metrics/gpu-energy.ts';
 import { HookLimits } from './functions/hook-limits.ts';
 import { VersionStore } from './functions/version-store.ts';
 import { scanFunctions } from './functions/scan.ts';
@@ -91,6 +92,8 @@ export class Runtime {
   readonly versions: VersionStore;
   /** Time limits on calls' `pre` and `post`: one sweep for all, no timer per call. */
   readonly hookLimits = new HookLimits();
+  /** The GPU's own energy counter through nvidia-smi, where a model runs on webgpu or cuda (else undefined). */
+  readonly gpuEnergy: GpuEnergy | undefined;
   /** One device per kind the models use (a model picks its own with `device`), each with its own lanes. */
   readonly #devices = new Map<DeviceKind, Device>();
   readonly #pipelines = new Map<string, ModelPipeline>();
@@ -106,6 +109,11 @@ export class Runtime {
       this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane }));
     }
     this.models = new ModelRegistry(config.models, (model) => this.#devices.get(config.models[model].device)!, config.limits.modelCacheBytes);
+    const onGpu = (m: { device: DeviceKind }) => m.device === 'webgpu' || m.device === 'cuda';
+    if (Object.values(config.models).some(onGpu)) {
+      this.gpuEnergy = new GpuEnergy({ onStop: (reason) => log.info({ reason }, `joules per inference stay modelled (energySource "model"): ${reason}`) });
+      this.gpuEnergy.start();
+    }
     const host = () => this.host.view();
     const nextBatchId = () => ++this.#batchSeq;
     for (const model of Object.values(config.models)) {
@@ -120,6 +128,7 @@ export class Runtime {
         stages: this.stages,
         host,
         nextBatchId,
+        ...(onGpu(model) && this.gpuEnergy ? { gpuEnergy: this.gpuEnergy } : {}),
       });
       this.#pipelines.set(model.name, pipeline);
     }
@@ -405,6 +414,7 @@ export class Runtime {
   /** Stops measuring the host and closes every device's lanes, queued calls or not (a stop cut short). */
   async closeDevices(): Promise<void> {
     this.host.stop();
+    this.gpuEnergy?.close();
     await Promise.all([...this.#devices.values()].map((d) => d.close()));
   }
 }

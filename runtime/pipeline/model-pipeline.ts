@@ -7,6 +7,7 @@ import type { HostStageTotals } from '../host/host-stages.ts';
 import type { Device } from '../lanes/device.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
 import type { Logger } from '../logger.ts';
+import type { GpuEnergy } from '../metrics/gpu-energy.ts';
 import type { RuntimeMetrics } from '../metrics/prometheus.ts';
 import { bytesPerItem } from '../models/item-bytes.ts';
 import type { ModelRegistry } from '../models/registry.ts';
@@ -27,6 +28,8 @@ export interface ModelPipelineOptions {
   /** Where its batches are counted: the batch-size and run-time histograms, and the handover stage. */
   readonly metrics: Pick<RuntimeMetrics, 'batchSize' | 'batchRunTime'>;
   readonly stages: HostStageTotals;
+  /** Where a model on a GPU books its batches, for joules per inference from the GPU's own counter. */
+  readonly gpuEnergy?: Pick<GpuEnergy, 'book'>;
   host(): HostView;
   /** Batch ids are unique across models, so the runtime hands them out. */
   nextBatchId(): number;
@@ -228,6 +231,7 @@ export class ModelPipeline {
     stages.add('handover', b.hostMs);
     metrics.batchSize.observe({ model: b.model }, b.size);
     if (b.ok) metrics.batchRunTime.observe({ model: b.model }, b.runMs / 1000);
+    if (b.ok) this.#opts.gpuEnergy?.book(b.model, b.size, b.runMs);
     else log.error({ model: b.model, batchId: b.batchId, size: b.size, errorId: b.errorId, err: b.error }, 'batch failed');
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The ceiling: a bare loop of `session.run` with no HTTP, no pre/post, no queue, at the best batch size,
  * on the same machine with the session options of a runtime lane. Run as its own process while nothing
- * else runs. argv[2] is JSON { items: [{ model, fn }], msPerSize, msAtBest }: each model is timed at
- * batch sizes 1, 2, 4, ... up to its maxBatch, then again at the best one. Reports items/s over IPC.
+ * else runs. argv[2] is JSON { items: [{ model, fn }], msPerSize, msAtBest, device? }: each model is timed at
+ * batch sizes 1, 2, 4, ... up to its maxBatch, then again at the best one, on `device` (default cpu; the
+ * webgpu bench passes webgpu). Reports items/s over IPC.
  */
 import * as ort from 'onnxruntime-node';
 import { loadConfig, type ItemTensor } from 'edgebatch';
@@ -35,10 +36,10 @@ async function timeBatch(session: ort.InferenceSession, input: string, item: Ite
   return (performance.now() - t0) / n;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { items: { model: string; fn: string }[]; msPerSize: number; msAtBest: number };
+const args = JSON.parse(process.argv[2] ?? '{}') as { items: { model: string; fn: string }[]; msPerSize: number; msAtBest: number; device?: 'cpu' | 'webgpu' };
 const config = await loadConfig('hono.config.ts', {}, { ...process.env, HOST: '127.0.0.1', PORT: '0' });
 const handlers = await loadHandlers(config, args.items.map((i) => i.fn));
-const models = await openModels(config, args.items.map((i) => i.model));
+const models = await openModels(config, args.items.map((i) => i.model), args.device);
 const results: CeilingResult[] = [];
 for (const { model, fn } of args.items) {
   const m = models.get(model)!;

@@ -67,6 +67,12 @@ async function renderOnly(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--render')) return renderOnly();
+  // `--device webgpu`: the short webgpu run with its own ceiling, fit and file (webgpu.ts); the CPU bench is untouched.
+  const device = process.argv[process.argv.indexOf('--device') + 1];
+  if (process.argv.includes('--device') && device !== 'cpu') {
+    if (device !== 'webgpu') throw new HarnessError(`--device ${device}: the bench knows cpu (the default) and webgpu`);
+    return (await import('./webgpu.ts')).runWebgpuBench();
+  }
   const plan = process.argv.includes('--quick') ? QUICK : FULL;
   log(`plan "${plan.name}" on ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
   await ensureModels({ log: false });

@@ -76,12 +76,12 @@ export async function loadHandlers(config: ResolvedConfig, names: readonly strin
 }
 
 /** Opens each model once with the session options of a runtime lane (same intra-op thread count). */
-export async function openModels(config: ResolvedConfig, names: readonly string[]): Promise<Map<string, PeerModel>> {
+export async function openModels(config: ResolvedConfig, names: readonly string[], device: 'cpu' | 'webgpu' = 'cpu'): Promise<Map<string, PeerModel>> {
   const out = new Map<string, PeerModel>();
   for (const name of names) {
     const m = config.models[name];
     const session = await ort.InferenceSession.create(m.file, {
-      executionProviders: ['cpu'],
+      executionProviders: [device],
       intraOpNumThreads: config.threadsPerLane,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
