@@ -16,6 +16,8 @@ import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
 import { cancellationOf, readBody } from './node-request.ts';
+import { mediaType, takesRaw } from './body-type.ts';
+import { RawRequestBody } from '../functions/prepare.ts';
 
 export type { AppEnv } from './app-env.ts';
 
@@ -85,9 +87,20 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       signal: outgoing ? undefined : c.req.raw.signal,
       // Read and parse only once the call is admitted: a shed call costs no body read or parse.
       readBody: async () => {
+        const type = mediaType(incoming ? incoming.headers['content-type'] : c.req.header('content-type'));
+        let raw: boolean;
+        try {
+          raw = takesRaw(call.fn, type);
+        } catch (err) {
+          // A 415 before the body is read: let its bytes flow past, as for a refusal at the door.
+          if (incoming && !incoming.readableEnded) incoming.resume();
+          throw err;
+        }
         let t = performance.now();
-        const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
+        const bytes = incoming ? await readBody(incoming, bodyBytes) : Buffer.from(await c.req.arrayBuffer());
         stages.add('read', performance.now() - t);
+        if (raw) return new RawRequestBody(bytes, type);
+        const text = bytes.toString('utf8');
         t = performance.now();
         try {
           return JSON.parse(text) as unknown;
