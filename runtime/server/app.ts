@@ -4,6 +4,7 @@ import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
+import { accessLog } from './access-log.ts';
 import { arrival } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
@@ -33,6 +34,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   const app = new Hono<AppEnv>();
   app.use(arrival(rt.host));
   app.use(inFlight.middleware());
+  const access = accessLog(rt.log, rt.config.accessLog);
+  if (access) app.use(access);
   app.onError((err, c) => errorReply(c, err, rt.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
