@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { defineFunction } from 'edgebatch';
-import { decodeImage, directionInput } from './_shared/ocr.ts';
+import { decodeImage, imageOf, rawImage, directionInput } from './_shared/ocr.ts';
 import { sampleLine } from './_shared/samples.ts';
+
+/** The threshold of a JSON call that gives none, and of every raw-bytes call (which has no fields). */
+const defaultThreshold = 0.9;
 
 /**
  * Same classifier as text-direction, different answer: should a scanner rotate this line before OCR?
@@ -13,10 +16,12 @@ export default defineFunction({
   slo: '250ms',
   input: z.object({
     image: z.string().min(1),
-    threshold: z.number().min(0.5).max(1).default(0.9).describe('probability of "upside down" needed to say rotate'),
+    threshold: z.number().min(0.5).max(1).default(defaultThreshold).describe('probability of "upside down" needed to say rotate'),
   }),
-  pre: async ({ image }) => directionInput(await decodeImage(image)),
-  post: ({ output }, { threshold }) => {
+  raw: rawImage,
+  pre: async (input) => directionInput(await decodeImage(imageOf(input))),
+  post: ({ output }, input) => {
+    const threshold = 'threshold' in input ? input.threshold : defaultThreshold;
     const upsideDown = (output.data as Float32Array)[1];
     return { rotate: upsideDown >= threshold ? 180 : 0, probabilityUpsideDown: upsideDown };
   },

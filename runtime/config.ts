@@ -138,6 +138,11 @@ export interface UserConfig {
   shutdownGrace?: Duration;
   /** pino log level. Default `info` (`silent` in tests via `LOG_LEVEL`). */
   logLevel?: string;
+  /**
+   * The level of the access log, one line per function call (`EDGEBATCH_ACCESS_LOG`). Default `debug`, so
+   * `start` writes none at the default `info` level; `edgebatch dev` uses `info`.
+   */
+  accessLog?: 'debug' | 'info';
 }
 
 export interface ResolvedModelConfig {
@@ -176,6 +181,9 @@ export interface ResolvedConfig {
   adminToken: string | undefined;
   shutdownGraceMs: number;
   logLevel: string;
+  accessLog: 'debug' | 'info';
+  /** Readable log lines (pino-pretty) instead of JSON: `EDGEBATCH_LOG_PRETTY=1`, which `dev` sets on a terminal. */
+  logPretty: boolean;
 }
 
 /**
@@ -314,5 +322,12 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
     adminToken: env.EDGEBATCH_ADMIN_TOKEN ?? user.admin?.token,
     shutdownGraceMs: user.shutdownGrace === undefined ? 5000 : parseDuration(user.shutdownGrace, 'shutdownGrace'),
     logLevel: env.LOG_LEVEL ?? user.logLevel ?? 'info',
+    accessLog: accessLevel(env.EDGEBATCH_ACCESS_LOG ?? user.accessLog ?? 'debug'),
+    logPretty: env.EDGEBATCH_LOG_PRETTY === '1',
   };
+}
+
+function accessLevel(level: string): 'debug' | 'info' {
+  if (level !== 'debug' && level !== 'info') throw new Error(`accessLog (EDGEBATCH_ACCESS_LOG) must be "debug" or "info", not "${level}"`);
+  return level;
 }

@@ -39,6 +39,13 @@ export class PayloadTooLargeError extends EdgebatchError {
   }
 }
 
+/** 415: a body of a media type the function does not take (neither JSON nor one of its `raw.types`). */
+export class UnsupportedMediaTypeError extends EdgebatchError {
+  constructor(fn: string, contentType: string, accepts: readonly string[]) {
+    super('unsupported_media_type', 415, `"${fn}" does not take a body of type ${contentType}; it takes ${accepts.join(', ')}`, { function: fn, contentType, accepts });
+  }
+}
+
 /** 503 with Retry-After: the request would miss its deadline, or the queue is full; shed early, not answered late. */
 export class OverloadedError extends EdgebatchError {
   readonly retryAfterSec: number;

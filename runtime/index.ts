@@ -3,7 +3,7 @@
  * programs that embed the runtime use `loadConfig` and `serve`.
  */
 export { defineFunction } from './functions/define.ts';
-export type { FunctionDefinition, ItemInput, ItemOutput } from './functions/define.ts';
+export type { FunctionDefinition, HookInput, ItemInput, ItemOutput, RawBody, RawOption } from './functions/define.ts';
 export { defineConfig, lanesOn, resolveConfig, WEBGPU_LANES } from './config.ts';
 export type { DeviceKind, ModelConfig, PolicyName, ResolvedConfig, UserConfig } from './config.ts';
 export type { Duration } from './duration.ts';
@@ -24,4 +24,5 @@ export {
   OverloadedError,
   PayloadTooLargeError,
   RunFailedError,
+  UnsupportedMediaTypeError,
 } from './errors.ts';

@@ -43,7 +43,7 @@ export interface Serving {
  * await fetch(`${s.url}/functions`);
  * await s.stop();
  */
-export async function serve(config: ResolvedConfig, log: Logger = createLogger(config.logLevel)): Promise<Serving> {
+export async function serve(config: ResolvedConfig, log: Logger = createLogger(config.logLevel, config.logPretty)): Promise<Serving> {
   const runtime = new Runtime(config, log);
   const inFlight = new InFlight();
   const door = new FrontDoor(runtime, inFlight);

@@ -60,9 +60,16 @@ test("every function's example is the handler's own and passes its request schem
   }
 });
 
+test('a function that takes raw bytes documents each raw type as binary, a JSON-only one only JSON', () => {
+  const content = (name: string) => operations().find((o) => o.route === `/functions/${name}`)!.op.requestBody.content;
+  assert.deepEqual(Object.keys(content('text-direction')), ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream']);
+  assert.deepEqual(content('text-direction')['image/png'].schema, { type: 'string', format: 'binary' });
+  assert.deepEqual(Object.keys(content('mlp-classify')), ['application/json']);
+});
+
 test("the error table's replies are documented on every operation, with Retry-After on 503", () => {
   for (const { route, op } of operations()) {
-    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '400', '404', '413', '500', '503'], route);
+    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '400', '404', '413', '415', '500', '503'], route);
     assert.ok(op.responses['503'].headers['retry-after'], route);
     assert.equal(op.responses['400'].content['application/json'].schema.$ref, '#/components/schemas/Error');
   }

@@ -18,6 +18,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
+import type { RawBody } from 'edgebatch';
 
 /** 8-bit RGB, interleaved (3 bytes per pixel), row-major. */
 export interface RgbImage {
@@ -82,35 +83,24 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 const startsWith = (buf: Uint8Array, magic: number[]) => magic.every((b, i) => buf[i] === b);
 
+/** The image types the OCR examples also take as a raw request body (`content-type: image/png`). */
+export const rawImage = { types: ['image/png', 'image/jpeg', 'application/octet-stream'] } as const;
+
+/** The image of an OCR call: the JSON body's base64 `image`, or the bytes of a raw body. */
+export function imageOf(input: { image: string } | RawBody): string | Uint8Array {
+  return 'body' in input ? input.body : input.image;
+}
+
 /**
- * Decodes a base64 PNG or JPEG (optionally a `data:image/png;base64,...` URL)
+ * Decodes a PNG or JPEG, given as bytes or as base64 (optionally a `data:image/png;base64,...` URL),
  * to 8-bit RGB. EXIF orientation is applied, transparency is flattened onto
  * white, grey/CMYK/16-bit images are converted to 8-bit sRGB.
  * Throws an Error with a client-presentable message on bad input.
  */
-export async function decodeImage(base64: string): Promise<{ data: Buffer; width: number; height: number }> {
-  if (typeof base64 !== 'string') throw new Error('image must be a base64-encoded string');
-  let s = base64.trim();
-  const dataUrl = /^data:([^,;]*)((?:;[^,;]*)*),/i.exec(s);
-  if (dataUrl) {
-    const mime = dataUrl[1].toLowerCase();
-    if (!/;base64$/i.test(dataUrl[2])) throw new Error('image data URL must be base64-encoded (";base64,")');
-    if (mime && !['image/png', 'image/jpeg', 'image/jpg'].includes(mime)) {
-      throw new Error(`image is not a PNG or JPEG (data URL type ${mime})`);
-    }
-    s = s.slice(dataUrl[0].length);
-  }
-  s = s.replace(/\s+/g, '');
-  if (s.length === 0) throw new Error('image is empty');
-  const maxChars = Math.ceil(MAX_IMAGE_BYTES / 3) * 4;
-  if (s.length > maxChars) {
-    throw new Error(`image too large: about ${Math.floor((s.length * 3) / 4)} bytes, max ${MAX_IMAGE_BYTES} bytes`);
-  }
-  // Buffer.from(..., 'base64') silently skips junk, so validate first (standard or URL-safe alphabet)
-  if (!/^(?:[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}$/.test(s) || s.length % 4 === 1) {
-    throw new Error('image is not valid base64');
-  }
-  const buf = Buffer.from(s, 'base64');
+export async function decodeImage(image: string | Uint8Array): Promise<{ data: Buffer; width: number; height: number }> {
+  const buf = typeof image === 'string' ? fromBase64(image) : image;
+  if (buf.length === 0) throw new Error('image is empty');
+  if (buf.length > MAX_IMAGE_BYTES) throw new Error(`image too large: ${buf.length} bytes, max ${MAX_IMAGE_BYTES} bytes`);
   if (!startsWith(buf, PNG_MAGIC) && !startsWith(buf, JPEG_MAGIC)) {
     throw new Error('image is not a PNG or JPEG');
   }
@@ -140,6 +130,32 @@ export async function decodeImage(base64: string): Promise<{ data: Buffer; width
   } catch (err) {
     throw new Error(`image could not be decoded: ${(err as Error).message}`);
   }
+}
+
+/** A base64 image (or base64 data URL) as bytes, refusing what is not base64 or is too large. */
+function fromBase64(base64: string): Buffer {
+  if (typeof base64 !== 'string') throw new Error('image must be a base64-encoded string');
+  let s = base64.trim();
+  const dataUrl = /^data:([^,;]*)((?:;[^,;]*)*),/i.exec(s);
+  if (dataUrl) {
+    const mime = dataUrl[1].toLowerCase();
+    if (!/;base64$/i.test(dataUrl[2])) throw new Error('image data URL must be base64-encoded (";base64,")');
+    if (mime && !['image/png', 'image/jpeg', 'image/jpg'].includes(mime)) {
+      throw new Error(`image is not a PNG or JPEG (data URL type ${mime})`);
+    }
+    s = s.slice(dataUrl[0].length);
+  }
+  s = s.replace(/\s+/g, '');
+  if (s.length === 0) throw new Error('image is empty');
+  const maxChars = Math.ceil(MAX_IMAGE_BYTES / 3) * 4;
+  if (s.length > maxChars) {
+    throw new Error(`image too large: about ${Math.floor((s.length * 3) / 4)} bytes, max ${MAX_IMAGE_BYTES} bytes`);
+  }
+  // Buffer.from(..., 'base64') silently skips junk, so validate first (standard or URL-safe alphabet)
+  if (!/^(?:[A-Za-z0-9+/]+|[A-Za-z0-9_-]+)={0,2}$/.test(s) || s.length % 4 === 1) {
+    throw new Error('image is not valid base64');
+  }
+  return Buffer.from(s, 'base64');
 }
 
 // ---------------------------------------------------------------------------

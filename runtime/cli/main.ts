@@ -183,7 +183,9 @@ async function serveUntilSignal(values: Values, dev: boolean): Promise<number> {
   const { watchFunctions } = await import('../functions/watch.ts');
   const port = values.port as string | undefined;
   const host = values.host as string | undefined;
-  const env = { ...process.env, ...(port ? { PORT: port } : {}), ...(host ? { HOST: host } : {}) };
+  // dev: an access line per call, and readable lines on a terminal (JSON when piped), unless the environment says.
+  const devLogs = dev ? { EDGEBATCH_ACCESS_LOG: 'info', EDGEBATCH_LOG_PRETTY: process.stdout.isTTY ? '1' : '0' } : {};
+  const env = { ...devLogs, ...process.env, ...(port ? { PORT: port } : {}), ...(host ? { HOST: host } : {}) };
   const serving = await serve(await loadConfig(values.config as string | undefined, {}, env));
   const stopWatching = dev ? await watchFunctions(serving.runtime, serving.runtime.config.functionsDir) : undefined;
   // Saves before this line are not seen: say when they are.

@@ -89,7 +89,13 @@ export async function loadFunctionFile(
   if (typeof def.pre !== 'function') problems.push('`pre` must be a function (input) => item');
   if (typeof def.post !== 'function') problems.push('`post` must be a function (output, input) => JSON');
   if (!('example' in def)) problems.push('`example` must be a valid input');
+  if (def.raw !== undefined && !validRawOption(def.raw)) problems.push('`raw` must be `{ types: [...] }` with media types such as "image/png" or "image/*"');
   if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late') problems.push('`overload` must be "shed" or "serve-late"');
   if (problems.length > 0) return fail(problems.join('; '));
   return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, hookTimeoutMs } };
+}
+
+function validRawOption(raw: unknown): boolean {
+  const types = (raw as { types?: unknown } | null)?.types;
+  return Array.isArray(types) && types.length > 0 && types.every((t) => typeof t === 'string' && /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/.test(t));
 }

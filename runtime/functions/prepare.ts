@@ -3,12 +3,24 @@ import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
 import { dataType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/model-batcher.ts';
-import type { ItemInput } from './define.ts';
+import type { ItemInput, RawBody } from './define.ts';
 import type { HookLimits } from './hook-limits.ts';
 import type { LoadedFunction } from './load.ts';
 
-/** Validates a body against the function's schema; a failure lists every issue with its path. */
+/** A body taken as raw bytes (the function's `raw` option): made only by the runtime, so never a JSON value. */
+export class RawRequestBody implements RawBody {
+  constructor(
+    readonly body: Uint8Array,
+    readonly contentType: string,
+  ) {}
+}
+
+/**
+ * Validates a body against the function's schema; a failure lists every issue with its path. Raw bytes have
+ * no JSON to validate and go to `pre` as they are.
+ */
 export async function validateInput(fn: LoadedFunction, body: unknown): Promise<unknown> {
+  if (body instanceof RawRequestBody) return body;
   const schema = fn.definition.input as StandardSchemaV1;
   const result = await schema['~standard'].validate(body);
   if (result.issues) {

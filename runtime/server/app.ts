@@ -4,6 +4,7 @@ import { describe, refreshModelGauges, summarize } from '../introspect.ts';
 import type { Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
+import { accessLog } from './access-log.ts';
 import { arrival } from './arrival.ts';
 import { errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
@@ -16,6 +17,8 @@ import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
 import { cancellationOf, readBody } from './node-request.ts';
+import { mediaType, takesRaw } from './body-type.ts';
+import { RawRequestBody } from '../functions/prepare.ts';
 
 export type { AppEnv } from './app-env.ts';
 
@@ -31,6 +34,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   const app = new Hono<AppEnv>();
   app.use(arrival(rt.host));
   app.use(inFlight.middleware());
+  const access = accessLog(rt.log, rt.config.accessLog);
+  if (access) app.use(access);
   app.onError((err, c) => errorReply(c, err, rt.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -85,9 +90,20 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       signal: outgoing ? undefined : c.req.raw.signal,
       // Read and parse only once the call is admitted: a shed call costs no body read or parse.
       readBody: async () => {
+        const type = mediaType(incoming ? incoming.headers['content-type'] : c.req.header('content-type'));
+        let raw: boolean;
+        try {
+          raw = takesRaw(call.fn, type);
+        } catch (err) {
+          // A 415 before the body is read: let its bytes flow past, as for a refusal at the door.
+          if (incoming && !incoming.readableEnded) incoming.resume();
+          throw err;
+        }
         let t = performance.now();
-        const text = incoming ? (await readBody(incoming, bodyBytes)).toString('utf8') : await c.req.text();
+        const bytes = incoming ? await readBody(incoming, bodyBytes) : Buffer.from(await c.req.arrayBuffer());
         stages.add('read', performance.now() - t);
+        if (raw) return new RawRequestBody(bytes, type);
+        const text = bytes.toString('utf8');
         t = performance.now();
         try {
           return JSON.parse(text) as unknown;

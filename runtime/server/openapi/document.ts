@@ -20,6 +20,7 @@ const errorResponses = {
   '400': response('The body is not JSON (`bad_json`), fails the schema (`invalid_input`, with every issue and its path), does not make an item the model accepts (`bad_shape`), or `x-slo-ms` is not a positive number (`bad_request`).'),
   '404': response('The function does not exist (`not_found`), e.g. it was deleted since this document was read.'),
   '413': response('The body is larger than `limits.bodyBytes` (`payload_too_large`).'),
+  '415': response('The body is neither JSON nor a raw type the function takes (`unsupported_media_type`).'),
   '500': response('The model run failed for this call\'s batch, or `post` threw (`run_failed`, with `errorId` and, for a batch, `batchId`).'),
   '503': response('The queue is full or the SLO cannot be met at the current load (`overloaded`), or the model could not be loaded (`model_unavailable`). Retry after `Retry-After` seconds.', {
     'retry-after': { description: 'Seconds to wait before calling again.', schema: { type: 'integer', minimum: 1 } },
@@ -38,7 +39,7 @@ const errorSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'not_found', 'payload_too_large', 'overloaded', 'model_unavailable', 'run_failed', 'internal'] },
+        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'overloaded', 'model_unavailable', 'run_failed', 'internal'] },
         message: { type: 'string' },
         issues: { type: 'array', description: 'invalid_input: every schema issue', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
         errorId: { type: 'string', description: 'run_failed: the id the server logged the failure under' },
@@ -57,6 +58,12 @@ const replyHeaders = {
   'x-request-id': { description: 'The request id (the client\'s own when it sent a valid one).', schema: { type: 'string' } },
 };
 
+/** The raw body types a function takes (its `raw` option), each as bytes. */
+function rawContent(fn: LoadedFunction): Record<string, { schema: Record<string, unknown> }> {
+  const types = fn.definition.raw?.types ?? [];
+  return Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]));
+}
+
 /** One function as one operation: `POST /functions/<name>`. */
 function operation(rt: Runtime, fn: LoadedFunction) {
   const s = summarize(rt, fn);
@@ -71,7 +78,7 @@ function operation(rt: Runtime, fn: LoadedFunction) {
       { name: 'x-slo-ms', in: 'header', required: false, description: 'Tightens (never loosens) the SLO for this call, in ms.', schema: { type: 'number', exclusiveMinimum: 0 } },
       { name: 'x-request-id', in: 'header', required: false, description: 'Your own request id, echoed back.', schema: { type: 'string', pattern: '^[A-Za-z0-9_=-]{1,255}$' } },
     ],
-    requestBody: { required: true, content: { 'application/json': { schema: body.schema, example: fn.definition.example } } },
+    requestBody: { required: true, content: { 'application/json': { schema: body.schema, example: fn.definition.example }, ...rawContent(fn) } },
     responses: {
       '200': { description: "The handler's JSON reply (handlers declare no output schema).", headers: replyHeaders, content: { 'application/json': { schema: {} } } },
       ...errorResponses,
