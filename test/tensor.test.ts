@@ -26,7 +26,7 @@ test('padding works on inner axes of rank-3 items (channels x height x width)', 
   const item = { data: Float32Array.from({ length: 2 * 1 * 2 }, (_, i) => i + 1), dims: [2, 1, 2] };
   const big = { data: new Float32Array(2 * 2 * 3).fill(9), dims: [2, 2, 3] };
   const batch = stack([item, big], 0);
-  assert.deepEqual([...batch.data.subarray(0, 12)], [1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
+  assert.deepEqual([...(batch.data as Float32Array).subarray(0, 12)], [1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
 });
 
 test('int64 items stack as BigInt64Array', () => {
