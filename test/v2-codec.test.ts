@@ -245,3 +245,39 @@ describe('outputs', () => {
     });
   });
 });
+
+describe('datatypes beyond the numeric ones', () => {
+  const typed = (type: string, shape: (number | string)[] = ['N', 2]): ModelMeta => ({ inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }] });
+
+  test('BOOL rows are tagged bool, from JSON true/false or one byte each in binary', () => {
+    const rows = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [2, 2], data: [[true, false], [false, true]] }], [], typed('bool'), 'm', limits);
+    assert.deepEqual(rows.map((r) => [...(r.x.data as Uint8Array)]), [[1, 0], [0, 1]]);
+    assert.equal(rows[0].x.type, 'bool');
+    const bin = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }], [Buffer.from([0, 7])], typed('bool'), 'm', limits);
+    assert.deepEqual([...(bin[0].x.data as Uint8Array)], [0, 1]);
+    const out = gatherOutput('y', rows.map((r) => r.x));
+    assert.deepEqual(encodeOutput(out, false).tensor, { name: 'y', datatype: 'BOOL', shape: [2, 2], data: [true, false, false, true] });
+  });
+
+  test('BYTES rows are strings; binary is length-prefixed both ways and must add up', () => {
+    const chunk = Buffer.from([2, 0, 0, 0, 0x68, 0x69, 0, 0, 0, 0]);
+    const rows = decodeRows([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: chunk.length } }], [chunk], typed('string'), 'm', limits);
+    assert.deepEqual(rows[0].x.data, ['hi', '']);
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), true).chunk, chunk);
+    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 6 } }], /ends at element 1 of 2/, [chunk.subarray(0, 6)], typed('string'));
+    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 11 } }], /1 bytes left after its 2 elements/, [Buffer.concat([chunk, Buffer.from([1])])], typed('string'));
+  });
+
+  test('FP16 rows are tagged float16 bit patterns; JSON out gives the numbers back', () => {
+    const rows = decodeRows([{ name: 'x', datatype: 'FP16', shape: [1, 2], data: [1.5, -2] }], [], typed('float16'), 'm', limits);
+    assert.deepEqual([...(rows[0].x.data as Uint16Array)], [0x3e00, 0xc000]);
+    assert.equal(rows[0].x.type, 'float16');
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1.5, -2]);
+  });
+
+  test('UINT64 beyond 2^53 in JSON is refused naming the element; 64-bit outputs come back as numbers', () => {
+    refuses([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 60] }], /data\[1\] of input "x" is 1152921504606847000, not a UINT64/, [], typed('uint64'));
+    const rows = decodeRows([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 53 - 1] }], [], typed('uint64'), 'm', limits);
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1, 2 ** 53 - 1]);
+  });
+});
