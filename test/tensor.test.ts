@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canShareBatch, shapeMismatch, stack, unstack } from '../runtime/models/tensor.ts';
+import { canShareBatch, dataType, elementType, shapeMismatch, stack, tagOf, unstack } from '../runtime/models/tensor.ts';
 
 test('stack puts items of equal shape one after another and unstack gives them back in order', () => {
   const a = { data: Float32Array.of(1, 2, 3, 4), dims: [2, 2] };
@@ -26,7 +26,7 @@ test('padding works on inner axes of rank-3 items (channels x height x width)', 
   const item = { data: Float32Array.from({ length: 2 * 1 * 2 }, (_, i) => i + 1), dims: [2, 1, 2] };
   const big = { data: new Float32Array(2 * 2 * 3).fill(9), dims: [2, 2, 3] };
   const batch = stack([item, big], 0);
-  assert.deepEqual([...batch.data.subarray(0, 12)], [1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
+  assert.deepEqual([...(batch.data as Float32Array).subarray(0, 12)], [1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0]);
 });
 
 test('int64 items stack as BigInt64Array', () => {
@@ -51,4 +51,25 @@ test('canShareBatch: same rank always with padding, equal dims only without', ()
 
 test('unstack refuses an output whose batch dimension is not the batch size', () => {
   assert.throws(() => unstack({ data: new Float32Array(6), dims: [3, 2] }, 2), /batch dimension 3, expected 2/);
+});
+
+test('string items stack into string[] and unstack back, and cannot be padded', () => {
+  const batch = stack([{ data: ['a', 'b'], dims: [2] }, { data: ['c', 'd'], dims: [2] }]);
+  assert.deepEqual(batch, { data: ['a', 'b', 'c', 'd'], dims: [2, 2] });
+  assert.deepEqual(unstack(batch, 2).map((t) => t.data), [['a', 'b'], ['c', 'd']]);
+  assert.equal(dataType(['x']), 'string');
+  assert.throws(() => stack([{ data: ['a'], dims: [1] }, { data: ['b', 'c'], dims: [2] }]), /string tensors cannot be padded/);
+});
+
+test('bool and float16 tags survive stack and unstack; unsigned and 16-bit arrays name their type', () => {
+  const batch = stack([{ data: Uint8Array.of(1, 0), dims: [2], type: 'bool' as const }, { data: Uint8Array.of(0, 1), dims: [2], type: 'bool' as const }]);
+  assert.equal(elementType(batch), 'bool');
+  assert.deepEqual(unstack(batch, 2).map(elementType), ['bool', 'bool']);
+  assert.equal(elementType({ data: Uint16Array.of(0x3c00), type: 'float16' }), 'float16');
+  assert.equal(elementType({ data: Uint16Array.of(1) }), 'uint16');
+  assert.equal(elementType(stack([{ data: BigUint64Array.of(1n), dims: [1] }])), 'uint64');
+  assert.equal(dataType(new Uint32Array(1)), 'uint32');
+  assert.equal(dataType(new Int16Array(1)), 'int16');
+  assert.equal(tagOf('float16'), 'float16');
+  assert.equal(tagOf('uint16'), undefined);
 });

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import type { ModelMeta } from '../runtime/lanes/protocol.ts';
 import { binaryChunks, joinBody, splitBody } from '../runtime/server/v2/binary.ts';
 import { chooseOutputs, decodeRows, encodeOutput, gatherOutput, shapeProblem } from '../runtime/server/v2/codec.ts';
-import { fromOrtType, isV2Datatype, runnable, v2Datatypes } from '../runtime/server/v2/datatypes.ts';
+import { carrier, fromHalf, fromOrtType, isV2Datatype, jsonElement, jsonValue, toHalf, v2Datatypes } from '../runtime/server/v2/datatypes.ts';
 import { modelMetadata } from '../runtime/server/v2/metadata.ts';
 import { parseInferenceRequest, type RequestInput } from '../runtime/server/v2/schema.ts';
 
@@ -36,12 +36,50 @@ describe('datatypes', () => {
     assert.equal(isV2Datatype('toString'), false);
   });
 
-  test('the runnable ones carry the typed array of the runtime tensors, integers with their range', () => {
-    assert.equal(runnable('FP32')?.array, Float32Array);
-    assert.equal(runnable('INT64')?.array, BigInt64Array);
-    assert.deepEqual(runnable('UINT8')?.range, [0, 255]);
-    assert.equal(runnable('BYTES'), undefined);
-    assert.equal(runnable('FP16'), undefined);
+  test('every datatype has a carrier: its typed array (none for BYTES), integers with their range', () => {
+    const arrays = { BOOL: Uint8Array, UINT8: Uint8Array, UINT16: Uint16Array, UINT32: Uint32Array, UINT64: BigUint64Array, INT8: Int8Array, INT16: Int16Array, INT32: Int32Array, INT64: BigInt64Array, FP16: Uint16Array, FP32: Float32Array, FP64: Float64Array, BYTES: undefined };
+    for (const d of v2Datatypes) {
+      assert.equal(carrier(d).array, arrays[d], d);
+      assert.equal(fromOrtType(carrier(d).ort), d);
+    }
+    assert.deepEqual(carrier('UINT8').range, [0, 255]);
+    assert.deepEqual(carrier('UINT64').range, [0, Number.MAX_SAFE_INTEGER]);
+    assert.equal(carrier('BOOL').tag, 'bool');
+    assert.equal(carrier('FP16').tag, 'float16');
+    assert.equal(carrier('UINT16').tag, undefined);
+  });
+
+  test('JSON elements: BOOL true/false, BYTES strings, 64-bit integers to 2^53, FP16 rounded', () => {
+    assert.equal(jsonElement('BOOL', true), 1);
+    assert.equal(jsonElement('BOOL', false), 0);
+    assert.match((jsonElement('BOOL', 1) as { why: string }).why, /not true or false/);
+    assert.equal(jsonElement('BYTES', 'héllo'), 'héllo');
+    assert.match((jsonElement('BYTES', 3) as { why: string }).why, /not a string/);
+    assert.equal(jsonElement('UINT64', 2 ** 53 - 1), BigInt(2 ** 53 - 1));
+    assert.match((jsonElement('UINT64', 2 ** 53) as { why: string }).why, /not a UINT64 .*send larger ones as binary/);
+    assert.match((jsonElement('INT64', -(2 ** 53)) as { why: string }).why, /not a INT64/);
+    assert.match((jsonElement('UINT16', 65536) as { why: string }).why, /from 0 to 65535/);
+    assert.match((jsonElement('INT16', 1.5) as { why: string }).why, /integer/);
+    assert.equal(jsonElement('FP16', 1.5), 0x3e00);
+    assert.equal(jsonValue('BOOL', 1), true);
+    assert.equal(jsonValue('FP16', 0x3e00), 1.5);
+    assert.equal(jsonValue('INT64', -5n), -5);
+  });
+
+  test('half precision: exact values, rounding to even, subnormals, infinities and NaN', () => {
+    const cases: [number, number][] = [[0, 0], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.333251953125, 0x3555], [Infinity, 0x7c00], [-Infinity, 0xfc00], [1e6, 0x7c00]];
+    for (const [v, h] of cases) {
+      assert.equal(toHalf(v), h, `toHalf(${v})`);
+      if (Math.abs(v) <= 65504) assert.equal(fromHalf(h), v, `fromHalf(${h})`);
+    }
+    assert.equal(toHalf(1 + 2 ** -11), 0x3c00, 'a tie rounds to the even mantissa');
+    assert.equal(toHalf(1 + 3 * 2 ** -11), 0x3c02, 'a tie rounds up to the even mantissa');
+    assert.equal(toHalf(2 ** -26), 0, 'below the smallest subnormal rounds to zero');
+    assert.ok(Number.isNaN(fromHalf(toHalf(NaN))));
+    for (let i = 0; i < 2000; i++) {
+      const v = (Math.random() - 0.5) * 1000;
+      assert.ok(Math.abs(fromHalf(toHalf(v)) - v) <= Math.abs(v) * 2 ** -11, `${v}`);
+    }
   });
 });
 
@@ -205,5 +243,41 @@ describe('outputs', () => {
         { name: 'z', datatype: 'INT64', shape: [-1] },
       ],
     });
+  });
+});
+
+describe('datatypes beyond the numeric ones', () => {
+  const typed = (type: string, shape: (number | string)[] = ['N', 2]): ModelMeta => ({ inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }] });
+
+  test('BOOL rows are tagged bool, from JSON true/false or one byte each in binary', () => {
+    const rows = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [2, 2], data: [[true, false], [false, true]] }], [], typed('bool'), 'm', limits);
+    assert.deepEqual(rows.map((r) => [...(r.x.data as Uint8Array)]), [[1, 0], [0, 1]]);
+    assert.equal(rows[0].x.type, 'bool');
+    const bin = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }], [Buffer.from([0, 7])], typed('bool'), 'm', limits);
+    assert.deepEqual([...(bin[0].x.data as Uint8Array)], [0, 1]);
+    const out = gatherOutput('y', rows.map((r) => r.x));
+    assert.deepEqual(encodeOutput(out, false).tensor, { name: 'y', datatype: 'BOOL', shape: [2, 2], data: [true, false, false, true] });
+  });
+
+  test('BYTES rows are strings; binary is length-prefixed both ways and must add up', () => {
+    const chunk = Buffer.from([2, 0, 0, 0, 0x68, 0x69, 0, 0, 0, 0]);
+    const rows = decodeRows([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: chunk.length } }], [chunk], typed('string'), 'm', limits);
+    assert.deepEqual(rows[0].x.data, ['hi', '']);
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), true).chunk, chunk);
+    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 6 } }], /ends at element 1 of 2/, [chunk.subarray(0, 6)], typed('string'));
+    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 11 } }], /1 bytes left after its 2 elements/, [Buffer.concat([chunk, Buffer.from([1])])], typed('string'));
+  });
+
+  test('FP16 rows are tagged float16 bit patterns; JSON out gives the numbers back', () => {
+    const rows = decodeRows([{ name: 'x', datatype: 'FP16', shape: [1, 2], data: [1.5, -2] }], [], typed('float16'), 'm', limits);
+    assert.deepEqual([...(rows[0].x.data as Uint16Array)], [0x3e00, 0xc000]);
+    assert.equal(rows[0].x.type, 'float16');
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1.5, -2]);
+  });
+
+  test('UINT64 beyond 2^53 in JSON is refused naming the element; 64-bit outputs come back as numbers', () => {
+    refuses([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 60] }], /data\[1\] of input "x" is 1152921504606847000, not a UINT64/, [], typed('uint64'));
+    const rows = decodeRows([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 53 - 1] }], [], typed('uint64'), 'm', limits);
+    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1, 2 ** 53 - 1]);
   });
 });

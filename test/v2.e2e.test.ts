@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Serving } from 'edgebatch';
 import { call, startRuntime } from './helpers/serve.ts';
+import { inferBinary as sendBinary } from './helpers/v2.ts';
 import shipped from '../hono.config.ts';
 
 let s: Serving;
@@ -207,19 +208,8 @@ describe('infer', () => {
 });
 
 describe('binary tensor extension', () => {
-  /** Sends a binary request; returns the JSON header and the binary part of the reply. */
-  async function inferBinary(header: object, chunks: Buffer[]) {
-    const json = Buffer.from(JSON.stringify(header));
-    const res = await fetch(`${base}/v2/models/mlp/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) },
-      body: Buffer.concat([json, ...chunks]),
-    });
-    const bytes = Buffer.from(await res.arrayBuffer());
-    const n = res.headers.get('inference-header-content-length');
-    const headLen = n === null ? bytes.length : Number(n);
-    return { status: res.status, headers: res.headers, head: JSON.parse(bytes.subarray(0, headLen).toString('utf8')), binary: bytes.subarray(headLen) };
-  }
+  /** Sends a binary request to the MLP; returns the JSON header and the binary part of the reply. */
+  const inferBinary = (header: object, chunks: Buffer[]) => sendBinary(base, 'mlp', header, chunks);
 
   test('round trip on the MLP: binary input, binary output, the same numbers as JSON', async () => {
     const rows = [features(7), features(8), features(9)];

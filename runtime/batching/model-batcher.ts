@@ -4,7 +4,7 @@ import { CancelledError, OverloadedError, RunFailedError } from '../errors.ts';
 import type { Device } from '../lanes/device.ts';
 import type { WireTensor } from '../lanes/protocol.ts';
 import type { ModelRegistry } from '../models/registry.ts';
-import { canShareBatch, dataType, stack, unstack, type ItemTensor } from '../models/tensor.ts';
+import { canShareBatch, elementType, stack, tagOf, unstack, type ItemTensor } from '../models/tensor.ts';
 import { systemClock, type Clock } from '../scheduler/clock.ts';
 import { ModelScheduler } from '../scheduler/model-scheduler.ts';
 import { policyFor } from '../scheduler/policies/index.ts';
@@ -108,7 +108,8 @@ export class ModelBatcher {
       host: options.host,
       canJoin: (head, other) => {
         const name = this.#batchedInput();
-        return Object.keys(head.feeds).every((k) => other.feeds[k] && canShareBatch(head.feeds[k].dims, other.feeds[k].dims, pad && k === name));
+        // Strings cannot be padded: string items of different shapes wait for a batch of their own shape.
+        return Object.keys(head.feeds).every((k) => other.feeds[k] && canShareBatch(head.feeds[k].dims, other.feeds[k].dims, pad && k === name && !Array.isArray(head.feeds[k].data)));
       },
       mayExpire: (it) => it.shed,
       dispatch: (batch) => void this.#execute(batch),
@@ -156,7 +157,7 @@ export class ModelBatcher {
     const feeds: Record<string, WireTensor> = {};
     for (const key of Object.keys(items[0])) {
       const t = stack(items.map((it) => it[key]), this.#opts.model.padValue);
-      feeds[key] = { type: dataType(t.data), data: t.data, dims: [...t.dims] };
+      feeds[key] = { type: elementType(t), data: t.data, dims: [...t.dims] };
     }
     return feeds;
   }
@@ -176,7 +177,7 @@ export class ModelBatcher {
       const { outputs, runMs, waitMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
       const split: Record<string, ItemTensor[]> = {};
-      for (const [name, out] of Object.entries(outputs)) split[name] = unstack(out, batch.length);
+      for (const [name, out] of Object.entries(outputs)) split[name] = unstack({ data: out.data, dims: out.dims, type: tagOf(out.type) }, batch.length);
       this.scheduler.finished(batch, runMs);
       batch.forEach((it, i) => {
         const mine: Record<string, ItemTensor> = {};

@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
-import { dataType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
+import { elementType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/model-batcher.ts';
 import type { ItemInput, RawBody } from './define.ts';
 import type { HookLimits } from './hook-limits.ts';
@@ -57,7 +57,7 @@ export async function prepareItem(fn: LoadedFunction, input: unknown, meta: Mode
   for (const spec of meta.inputs) {
     const t = feeds[spec.name];
     if (!isTensor(t)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave no tensor for model input "${spec.name}"`);
-    if (dataType(t.data) !== spec.type) throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${dataType(t.data)}`);
+    if (elementType(t) !== spec.type) throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${elementType(t)}`);
     const why = shapeMismatch(t, spec.shape, spec.name);
     if (why) throw new BadInputError('bad_shape', why, { input: spec.name, dims: [...t.dims] });
   }

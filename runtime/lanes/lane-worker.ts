@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { sessionFailure, sessionOptions } from '../models/providers.ts';
-import type { LaneOptions, LaneReply, LaneRequest, ModelMeta, ModelRef, WireTensor } from './protocol.ts';
+import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
 
 const options = workerData as LaneOptions;
 const sessions = new Map<string, { file: string; session: ort.InferenceSession }>();
@@ -64,7 +64,7 @@ parentPort!.on('message', (req: LaneRequest) => {
     } catch (err) {
       reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    const transfer = reply.ok && reply.outputs ? [...new Set(Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer))] : [];
+    const transfer = reply.ok && reply.outputs ? transferList(Object.values(reply.outputs)) : [];
     parentPort!.postMessage(reply, transfer);
   });
 });

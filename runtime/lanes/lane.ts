@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { LaneOptions, LaneReply, LaneRequest, ModelMeta, ModelRef, WireTensor } from './protocol.ts';
+import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
 
 type Pending = { resolve: (r: LaneReply & { ok: true }) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
@@ -57,7 +57,7 @@ export class Lane {
 
   /** Runs one batch; the feeds' buffers are transferred to the worker. `runMs` is the device time alone. */
   async run(model: ModelRef, feeds: Record<string, WireTensor>): Promise<{ outputs: Record<string, WireTensor>; runMs: number }> {
-    const transfer = [...new Set(Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer))];
+    const transfer = transferList(Object.values(feeds));
     const reply = await this.#request({ type: 'run', model, feeds }, transfer);
     return { outputs: reply.outputs!, runMs: reply.runMs! };
   }

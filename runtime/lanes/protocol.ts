@@ -1,7 +1,10 @@
 import type { DeviceKind } from '../config.ts';
 import type { TensorData } from '../models/tensor.ts';
 
-/** Messages between the main thread and a lane worker. Tensors travel as transferred typed arrays. */
+/**
+ * Messages between the main thread and a lane worker. Numeric tensors travel as transferred typed arrays;
+ * string tensors (string[]) are structured-cloned, having no buffer to transfer.
+ */
 export interface WireTensor {
   type: string;
   data: TensorData;
@@ -38,3 +41,10 @@ export type LaneRequest =
 export type LaneReply =
   | { id: number; ok: true; meta?: ModelMeta; outputs?: Record<string, WireTensor>; runMs?: number }
   | { id: number; ok: false; error: string };
+
+/** The buffers of `tensors` to transfer with a message (each once; string tensors have none). */
+export function transferList(tensors: Iterable<WireTensor>): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const t of tensors) if (!Array.isArray(t.data)) out.add(t.data.buffer as ArrayBuffer);
+  return [...out];
+}

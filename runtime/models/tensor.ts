@@ -2,18 +2,28 @@
  * Items and batches as plain typed arrays, so they cross the worker boundary without copies of structure
  * and the stacking rules stay pure and testable. An item has no batch dimension; a batch adds it in front.
  */
-export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | BigInt64Array;
+export type NumericData = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array | BigUint64Array;
+/** Numbers in a typed array, or strings (onnxruntime's `string` tensors), which cross to a lane by structured clone. */
+export type TensorData = NumericData | string[];
+
+/**
+ * The element type where the array alone does not say it: `'bool'` (a Uint8Array of 0 and 1) and
+ * `'float16'` (a Uint16Array of IEEE half bit patterns). Left out, the array's own type is meant.
+ */
+export type TaggedType = 'bool' | 'float16';
 
 /** One item of one input or output: row-major data and its dimensions (no batch axis). */
 export interface ItemTensor {
   readonly data: TensorData;
   readonly dims: readonly number[];
+  readonly type?: TaggedType;
 }
 
 /** A batched tensor: `dims[0]` is the batch size. */
 export interface BatchTensor {
   readonly data: TensorData;
   readonly dims: readonly number[];
+  readonly type?: TaggedType;
 }
 
 /** A model input dimension from its metadata: a fixed size, or a name for a dynamic one. */
@@ -60,18 +70,35 @@ export function stack(items: readonly ItemTensor[], padValue = 0): BatchTensor {
   const maxDims = first.dims.slice();
   for (const it of items) for (let a = 0; a < rank; a++) maxDims[a] = Math.max(maxDims[a], it.dims[a]);
   const per = sizeOf(maxDims);
-  const Ctor = first.data.constructor as new (n: number) => TensorData;
-  const out = new Ctor(per * items.length);
+  const out = allocLike(first.data, per * items.length);
   const padded = items.some((it) => it.dims.some((d, a) => d !== maxDims[a]));
+  if (padded && Array.isArray(out)) throw new RangeError('string tensors cannot be padded: items of different shapes must ride in different batches');
   if (padded && padValue !== 0) (out as Float32Array).fill(padValue);
   items.forEach((it, i) => {
     if (!padded || it.dims.every((d, a) => d === maxDims[a])) {
-      (out as Float32Array).set(it.data as Float32Array, i * per);
+      copyInto(out, it.data, i * per);
       return;
     }
     copyPadded(it, maxDims, out, i * per);
   });
-  return { data: out, dims: [items.length, ...maxDims] };
+  return first.type ? { data: out, dims: [items.length, ...maxDims], type: first.type } : { data: out, dims: [items.length, ...maxDims] };
+}
+
+/** A zeroed array (empty strings for strings) of `n` elements of the same kind as `like`. */
+export function allocLike(like: TensorData, n: number): TensorData {
+  if (Array.isArray(like)) return new Array<string>(n).fill('');
+  return new (like.constructor as new (n: number) => NumericData)(n);
+}
+
+/** Copies `src` into `out` from `offset`; both of one kind. */
+export function copyInto(out: TensorData, src: TensorData, offset: number): void {
+  if (Array.isArray(out)) for (let i = 0; i < src.length; i++) out[offset + i] = (src as string[])[i];
+  else (out as Float32Array).set(src as Float32Array, offset);
+}
+
+/** Elements `from` to `to` of `data`: a view for a typed array, a copy for strings. */
+export function sliceOf(data: TensorData, from: number, to: number): TensorData {
+  return Array.isArray(data) ? data.slice(from, to) : (data.subarray(from, to) as NumericData);
 }
 
 /** Copies an item into a larger box, row by row along the last axis. */
@@ -84,7 +111,7 @@ function copyPadded(item: ItemTensor, box: readonly number[], out: TensorData, o
     let dst = 0;
     for (let a = 0; a < rank - 1; a++) dst = dst * box[a] + idx[a];
     dst = dst * box[rank - 1];
-    (out as Float32Array).set((item.data as Float32Array).subarray(r * rowLen, (r + 1) * rowLen), offset + dst);
+    copyInto(out, sliceOf(item.data, r * rowLen, (r + 1) * rowLen), offset + dst);
     for (let a = rank - 2; a >= 0; a--) {
       if (++idx[a] < item.dims[a]) break;
       idx[a] = 0;
@@ -99,16 +126,34 @@ export function unstack(batch: BatchTensor, n: number): ItemTensor[] {
   const per = sizeOf(dims);
   const items: ItemTensor[] = [];
   // Views, not copies: the batch buffer came from the lane and is owned by these items alone.
-  for (let i = 0; i < n; i++) items.push({ data: batch.data.subarray(i * per, (i + 1) * per) as TensorData, dims });
+  for (let i = 0; i < n; i++) {
+    const data = sliceOf(batch.data, i * per, (i + 1) * per);
+    items.push(batch.type ? { data, dims, type: batch.type } : { data, dims });
+  }
   return items;
 }
 
-/** The onnxruntime element type name of a typed array. */
+/** The onnxruntime element type name of an array, without a tag (see {@link elementType}). */
 export function dataType(data: TensorData): string {
+  if (Array.isArray(data)) return 'string';
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint32Array) return 'uint32';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Uint16Array) return 'uint16';
   if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof BigUint64Array) return 'uint64';
   if (data instanceof Int8Array) return 'int8';
   return 'uint8';
+}
+
+/** The onnxruntime element type of a tensor: its tag, else what its array says. */
+export function elementType(t: { readonly data: TensorData; readonly type?: TaggedType }): string {
+  return t.type ?? dataType(t.data);
+}
+
+/** The tag a tensor of onnxruntime element type `ort` needs, if any (onnxruntime hands back 'bool' and 'float16' as plain arrays). */
+export function tagOf(ort: string): TaggedType | undefined {
+  return ort === 'bool' || ort === 'float16' ? ort : undefined;
 }

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   for (const h of handlers.values()) {
     if (itemBytes.has(h.model)) continue;
     const checked = await h.def.input['~standard'].validate(h.def.example);
-    if (!checked.issues) itemBytes.set(h.model, ((await h.def.pre(checked.value as never)) as ItemTensor).data.byteLength);
+    if (!checked.issues) itemBytes.set(h.model, (((await h.def.pre(checked.value as never)) as ItemTensor).data as Float32Array).byteLength);
   }
   const bodies = await makeBodies(root, fns.values());
 

@@ -7,8 +7,8 @@
 import type { ItemFeeds } from '../../batching/model-batcher.ts';
 import { BadInputError, EdgebatchError } from '../../errors.ts';
 import type { ModelMeta, ValueInfo } from '../../lanes/protocol.ts';
-import { dataType, type ItemTensor, type TensorData } from '../../models/tensor.ts';
-import { fromOrtType, isV2Datatype, runnable, v2Datatypes, type Runnable, type V2Datatype } from './datatypes.ts';
+import { allocLike, copyInto, elementType, sliceOf, type ItemTensor, type TensorData } from '../../models/tensor.ts';
+import { carrier, fromOrtType, isV2Datatype, jsonElement, jsonValue, v2Datatypes, type V2Datatype } from './datatypes.ts';
 import { v2Shape } from './metadata.ts';
 import type { RequestInput, RequestOutput } from './schema.ts';
 
@@ -52,8 +52,8 @@ function depthOf(data: unknown[]): number {
   return depth;
 }
 
-/** Fills a typed array from JSON `data`, flat or nested exactly as deep as the shape. */
-function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: readonly number[], run: Runnable): TensorData {
+/** Fills the datatype's array from JSON `data`, flat or nested exactly as deep as the shape. */
+function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: readonly number[]): TensorData {
   if (!Array.isArray(data)) throw bad(`data of input "${name}" must be an array, got ${kind(data)}`);
   const count = product(shape);
   const depth = depthOf(data);
@@ -61,15 +61,13 @@ function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: read
     throw bad(`data of input "${name}" is nested ${depth} deep but its shape [${shape.join(', ')}] has ${shape.length} dimensions: send it flat, or nested exactly ${shape.length} deep`);
   }
   if (depth === 1 && data.length !== count) throw bad(`input "${name}" has ${data.length} values but shape [${shape.join(', ')}] needs ${count}`);
-  const out = new run.array(count);
-  const big = out instanceof BigInt64Array;
-  const range = run.range;
+  const array = carrier(datatype).array;
+  const out: TensorData = array ? new array(count) : new Array<string>(count);
   let k = 0;
   const put = (v: unknown, where: string) => {
-    if (typeof v !== 'number') throw bad(`${where} of input "${name}" is ${kind(v)}, not a number`);
-    if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) throw bad(`${where} of input "${name}" is ${v}, not a ${datatype} (an integer from ${range[0]} to ${range[1]})`);
-    if (big) (out as BigInt64Array)[k++] = BigInt(v);
-    else (out as Float32Array)[k++] = v;
+    const x = jsonElement(datatype, v);
+    if (typeof x === 'object') throw bad(`${where} of input "${name}" is ${typeof v === 'number' ? v : kind(v)}, ${x.why}`);
+    (out as unknown as (typeof x)[])[k++] = x;
   };
   if (depth === 1) {
     for (let i = 0; i < data.length; i++) put(data[i], `data[${i}]`);
@@ -86,15 +84,48 @@ function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: read
   return out;
 }
 
-/** Reads a binary chunk as a typed array; its size must be exactly what shape and datatype need. */
-function fromBinary(name: string, datatype: V2Datatype, chunk: Buffer, shape: readonly number[], run: Runnable): TensorData {
-  const need = product(shape) * run.array.BYTES_PER_ELEMENT;
+/** Reads a binary chunk as the datatype's array; its size must be exactly what shape and datatype need. */
+function fromBinary(name: string, datatype: V2Datatype, chunk: Buffer, shape: readonly number[]): TensorData {
+  const array = carrier(datatype).array;
+  if (!array) return bytesFromBinary(name, chunk, product(shape));
+  const need = product(shape) * array.BYTES_PER_ELEMENT;
   if (chunk.length !== need) throw bad(`binary_data_size of input "${name}" is ${chunk.length} bytes; shape [${shape.join(', ')}] of ${datatype} needs ${need}`);
   // A copy into a fresh, aligned buffer (a chunk may start at any offset in the body). The protocol's
   // little-endian bytes are read as they are: x64 and arm64 hosts are little-endian.
   const copy = new ArrayBuffer(need);
   new Uint8Array(copy).set(chunk);
-  return new run.array(copy);
+  const out = new array(copy);
+  // BOOL is one byte per element; any byte but 0 is true, stored as onnxruntime's 1.
+  if (datatype === 'BOOL') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;
+  return out;
+}
+
+/** BYTES in binary form: each element a 4-byte little-endian length, then that many bytes (read as UTF-8). */
+export function bytesFromBinary(name: string, chunk: Buffer, count: number): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > chunk.length) throw bad(`binary data of BYTES input "${name}" ends at element ${i} of ${count}: its 4-byte length is missing`);
+    const len = chunk.readUInt32LE(at);
+    at += 4;
+    if (at + len > chunk.length) throw bad(`element ${i} of BYTES input "${name}" says ${len} bytes but only ${chunk.length - at} remain`);
+    out.push(chunk.toString('utf8', at, at + len));
+    at += len;
+  }
+  if (at !== chunk.length) throw bad(`binary data of BYTES input "${name}" has ${chunk.length - at} bytes left after its ${count} elements`);
+  return out;
+}
+
+/** Strings in BYTES binary form (see {@link bytesFromBinary}). */
+export function bytesToBinary(data: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const s of data) {
+    const b = Buffer.from(s, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
 }
 
 export interface DecodeLimits {
@@ -116,7 +147,7 @@ export function decodeRows(inputs: readonly RequestInput[], chunks: readonly (Bu
   }
   for (const name of specs.keys()) if (!seen.has(name)) throw bad(`input "${name}" of model "${model}" is missing`);
 
-  const tensors = inputs.map((input, i) => ({ name: input.name, shape: input.shape, data: decodeInput(input, chunks[i], specs.get(input.name)!, model, limits) }));
+  const tensors = inputs.map((input, i) => ({ name: input.name, shape: input.shape, data: decodeInput(input, chunks[i], specs.get(input.name)!, model, limits), tag: carrier(input.datatype as V2Datatype).tag }));
   const n = tensors[0].shape[0];
   for (const t of tensors) if (t.shape[0] !== n) throw bad(`inputs disagree on the batch dimension: "${tensors[0].name}" has ${n} rows, "${t.name}" has ${t.shape[0]}`);
 
@@ -125,7 +156,10 @@ export function decodeRows(inputs: readonly RequestInput[], chunks: readonly (Bu
     const t = tensors.find((x) => x.name === spec.name)!;
     const dims = t.shape.slice(1);
     const per = product(dims);
-    for (let r = 0; r < n; r++) rows[r][spec.name] = { data: t.data.subarray(r * per, (r + 1) * per) as TensorData, dims };
+    for (let r = 0; r < n; r++) {
+      const data = sliceOf(t.data, r * per, (r + 1) * per);
+      rows[r][spec.name] = t.tag ? { data, dims, type: t.tag } : { data, dims };
+    }
   }
   return rows;
 }
@@ -135,16 +169,14 @@ function decodeInput(input: RequestInput, chunk: Buffer | undefined, spec: Value
   if (!isV2Datatype(datatype)) throw bad(`datatype "${datatype}" of input "${name}" is not one of ${v2Datatypes.join(', ')}`);
   const want = fromOrtType(spec.type);
   if (datatype !== want) throw bad(`input "${name}" of model "${model}" takes ${want ?? spec.type}, got ${datatype}`);
-  const run = runnable(datatype);
-  if (!run) throw bad(`input "${name}" is ${datatype}, which this runtime cannot carry through a batch`);
   const why = shapeProblem(name, shape, spec.shape);
   if (why) throw bad(why);
   const count = product(shape);
   if (count > limits.maxElements) throw bad(`input "${name}" has shape [${shape.join(', ')}], ${count} elements: more than one request may carry (${limits.maxElements})`);
   if (chunk && input.data !== undefined) throw bad(`input "${name}" has both data and binary_data_size; send one`);
-  if (chunk) return fromBinary(name, datatype, chunk, shape, run);
+  if (chunk) return fromBinary(name, datatype, chunk, shape);
   if (input.data === undefined) throw bad(`input "${name}" has no data (and no binary_data_size)`);
-  return fromJson(name, datatype, input.data, shape, run);
+  return fromJson(name, datatype, input.data, shape);
 }
 
 /** One output as the request asked for it. */
@@ -185,17 +217,17 @@ export function gatherOutput(name: string, rows: readonly ItemTensor[]): Gathere
     }
   }
   const per = product(dims);
-  const Ctor = rows[0].data.constructor as new (n: number) => TensorData;
-  const data = new Ctor(per * rows.length);
-  rows.forEach((r, i) => (data as Float32Array).set(r.data as Float32Array, i * per));
-  const ort = dataType(data);
+  const data = allocLike(rows[0].data, per * rows.length);
+  rows.forEach((r, i) => copyInto(data, r.data, i * per));
+  const ort = elementType(rows[0]);
   return { name, datatype: fromOrtType(ort) ?? ort, shape: [rows.length, ...dims], data };
 }
 
 /** An output tensor of the response: data inline as a flat JSON array, or its byte size with the bytes after the header. */
 export function encodeOutput(o: GatheredOutput, binary: boolean): { tensor: Record<string, unknown>; chunk?: Buffer } {
   const head = { name: o.name, datatype: o.datatype, shape: o.shape };
-  if (!binary) return { tensor: { ...head, data: Array.from(o.data as ArrayLike<number | bigint>, Number) } };
-  const chunk = Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength);
+  const d = o.datatype as V2Datatype;
+  if (!binary) return { tensor: { ...head, data: Array.from(o.data as ArrayLike<number | bigint | string>, (x) => jsonValue(d, x)) } };
+  const chunk = Array.isArray(o.data) ? bytesToBinary(o.data) : Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength);
   return { tensor: { ...head, parameters: { binary_data_size: chunk.length } }, chunk };
 }

@@ -1,40 +1,42 @@
 /**
  * The Open Inference Protocol's tensor datatypes and how each maps onto onnxruntime's element types and the
- * runtime's typed arrays. One table, so metadata, decoding and encoding cannot disagree.
+ * runtime's arrays (runtime/models/tensor.ts). One table, so metadata, decoding and encoding cannot disagree.
+ * Pure: no I/O, unit-tested in test/v2-codec.test.ts.
  */
-import type { TensorData } from '../../models/tensor.ts';
+import type { NumericData, TaggedType } from '../../models/tensor.ts';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
 
-/** A datatype the runtime can carry through a batch: its typed array and the integer range JSON values must fit. */
-export interface Runnable {
-  readonly array: { new (n: number): TensorData; new (buffer: ArrayBuffer): TensorData; readonly BYTES_PER_ELEMENT: number };
-  /** Inclusive integer range, or undefined for floating point. */
+type NumericArray = { new (n: number): NumericData; new (buffer: ArrayBuffer): NumericData; readonly BYTES_PER_ELEMENT: number };
+
+/** How the runtime carries a datatype. */
+export interface Carrier {
+  /** onnxruntime's name for the element type (what model metadata reports). */
+  readonly ort: string;
+  /** The typed array; undefined for BYTES, carried as string[]. */
+  readonly array?: NumericArray;
+  /** The tag the runtime's tensors need where the array alone is ambiguous (BOOL, FP16). */
+  readonly tag?: TaggedType;
+  /** Inclusive integer range JSON values must fit; undefined for floating point, BOOL and BYTES. */
   readonly range?: readonly [number, number];
 }
 
-interface Entry {
-  /** onnxruntime's name for the element type (what model metadata reports). */
-  readonly ort: string;
-  /** Undefined where the runtime's tensors (runtime/models/tensor.ts) have no typed array for it. */
-  readonly runnable?: Runnable;
-}
-
-const table: Record<V2Datatype, Entry> = {
-  BOOL: { ort: 'bool' },
-  UINT8: { ort: 'uint8', runnable: { array: Uint8Array, range: [0, 255] } },
-  UINT16: { ort: 'uint16' },
-  UINT32: { ort: 'uint32' },
-  UINT64: { ort: 'uint64' },
-  INT8: { ort: 'int8', runnable: { array: Int8Array, range: [-128, 127] } },
-  INT16: { ort: 'int16' },
-  INT32: { ort: 'int32', runnable: { array: Int32Array, range: [-(2 ** 31), 2 ** 31 - 1] } },
-  // JSON numbers are doubles: an INT64 beyond 2^53 cannot arrive intact, so JSON values are held to the safe range.
-  INT64: { ort: 'int64', runnable: { array: BigInt64Array, range: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] } },
-  FP16: { ort: 'float16' },
-  FP32: { ort: 'float32', runnable: { array: Float32Array } },
-  FP64: { ort: 'float64', runnable: { array: Float64Array } },
+// JSON numbers are doubles: a 64-bit integer beyond 2^53 cannot arrive intact, so JSON values are held to
+// the safe range (the protocol has no string form for integers); binary carries the full range.
+const table: Record<V2Datatype, Carrier> = {
+  BOOL: { ort: 'bool', array: Uint8Array, tag: 'bool' },
+  UINT8: { ort: 'uint8', array: Uint8Array, range: [0, 255] },
+  UINT16: { ort: 'uint16', array: Uint16Array, range: [0, 2 ** 16 - 1] },
+  UINT32: { ort: 'uint32', array: Uint32Array, range: [0, 2 ** 32 - 1] },
+  UINT64: { ort: 'uint64', array: BigUint64Array, range: [0, Number.MAX_SAFE_INTEGER] },
+  INT8: { ort: 'int8', array: Int8Array, range: [-128, 127] },
+  INT16: { ort: 'int16', array: Int16Array, range: [-(2 ** 15), 2 ** 15 - 1] },
+  INT32: { ort: 'int32', array: Int32Array, range: [-(2 ** 31), 2 ** 31 - 1] },
+  INT64: { ort: 'int64', array: BigInt64Array, range: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] },
+  FP16: { ort: 'float16', array: Uint16Array, tag: 'float16' },
+  FP32: { ort: 'float32', array: Float32Array },
+  FP64: { ort: 'float64', array: Float64Array },
   BYTES: { ort: 'string' },
 };
 
@@ -49,7 +51,69 @@ export function fromOrtType(ort: string): V2Datatype | undefined {
   return byOrt.get(ort);
 }
 
-/** How the runtime carries `d`, or undefined when it cannot (see the table above). */
-export function runnable(d: V2Datatype): Runnable | undefined {
-  return table[d].runnable;
+/** How the runtime carries `d`. */
+export function carrier(d: V2Datatype): Carrier {
+  return table[d];
+}
+
+/**
+ * One JSON value as the element `d` stores, or a reason it is not one: BOOL takes true/false, BYTES a string,
+ * FP16 a number (rounded to the nearest half), integers a whole number in their range.
+ */
+export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string | { why: string } {
+  if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
+  if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };
+  if (typeof v !== 'number') return { why: 'not a number' };
+  if (d === 'FP16') return toHalf(v);
+  const range = table[d].range;
+  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) return { why: `not a ${d} (an integer from ${range[0]} to ${range[1]}${d.endsWith('64') ? ', the most JSON carries exactly; send larger ones as binary' : ''})` };
+  return d === 'INT64' || d === 'UINT64' ? BigInt(v) : v;
+}
+
+/** One stored element as its JSON value: BOOL as true/false, FP16 as the number, 64-bit integers as numbers. */
+export function jsonValue(d: V2Datatype, x: number | bigint | string): number | boolean | string {
+  if (d === 'BOOL') return x !== 0;
+  if (d === 'FP16') return fromHalf(x as number);
+  return typeof x === 'bigint' ? Number(x) : x;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The IEEE 754 half-precision bit pattern nearest to `v` (ties to even), by way of float32. */
+export function toHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // rebias from 127 to 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  let shift = 13;
+  let h: number;
+  if (e <= 0) {
+    // Subnormal in half precision: the implicit bit joins the mantissa, shifted further right.
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    shift = 14 - e;
+    h = mant >>> shift;
+  } else {
+    h = (e << 10) | (mant >>> 13);
+  }
+  const rest = mant & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  // A carry out of the mantissa steps the exponent, up to infinity: what rounding should do.
+  if (rest > halfway || (rest === halfway && h & 1)) h++;
+  return sign | h;
+}
+
+/** The number a half-precision bit pattern stands for. */
+export function fromHalf(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
