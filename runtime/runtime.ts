@@ -63,6 +63,10 @@ export interface AdmittedCall {
   readonly deadlineMs: number;
   /** Whether it may be answered 503 instead of late (admission control on, not `serve-late`). */
   readonly shed: boolean;
+  /** Its model's pipeline, its metric series and live figures, looked up once at the door. */
+  readonly pipeline: ModelPipeline;
+  readonly series: FunctionSeries;
+  readonly live: LiveStats;
 }
 
 /** The answer to a call of rows: each row's batch outcome, in row order. */
@@ -244,11 +248,6 @@ export class Runtime {
     for (const [model, pipeline] of this.#pipelines) pipeline.setSlos(this.functions.usersOf(model).map((f) => f.sloMs));
   }
 
-  /** The model's mean-latency objective S for the device, ms. */
-  objectiveMs(model: string): number {
-    return this.#pipelines.get(model)!.scheduler.objectiveMs();
-  }
-
   liveStats(fn: string): LiveStats {
     let s = this.#live.get(fn);
     if (!s) this.#live.set(fn, (s = new LiveStats()));
@@ -279,20 +278,22 @@ export class Runtime {
       return new NotFoundError('function', name);
     }
     const startedMs = performance.now();
-    this.liveStats(fn.name).arrival(startedMs);
+    const live = this.liveStats(fn.name);
+    live.arrival(startedMs);
     const slo = Math.min(fn.sloMs, sloMs ?? Infinity);
     const arrival = Math.min(arrivalMs ?? startedMs, startedMs);
-    const call: AdmittedCall = { fn, arrivalMs: arrival, startedMs, sloMs: slo, deadlineMs: arrival + slo, shed: this.#sheds(fn) };
-    const refusal = this.#refusalAtDoor(this.#pipelineOf(fn), functionCaller(fn), call.shed, call.deadlineMs, slo);
-    if (refusal) this.#countFailure(fn, refusal);
+    const pipeline = this.#pipelineOf(fn);
+    const series = this.metrics.series(fn.name, fn.definition.model);
+    const call: AdmittedCall = { fn, arrivalMs: arrival, startedMs, sloMs: slo, deadlineMs: arrival + slo, shed: this.#sheds(fn), pipeline, series, live };
+    const refusal = this.#refusalAtDoor(pipeline, functionCaller(fn), call.shed, call.deadlineMs, slo);
+    if (refusal) countFailure(series, live, refusal);
     return refusal ?? call;
   }
 
   /** Runs a call {@link admit} let in: reads its body (if `options.readBody`), validates, pre, queue, batch, post. */
   async run(call: AdmittedCall, body: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
-    const { fn, arrivalMs, startedMs, sloMs, deadlineMs, shed } = call;
+    const { fn, arrivalMs, startedMs, sloMs, deadlineMs, shed, pipeline, series, live } = call;
     const model = fn.definition.model;
-    const pipeline = this.#pipelineOf(fn);
     const stages = this.stages;
     try {
       if (options.readBody) body = await options.readBody();
@@ -322,21 +323,15 @@ export class Runtime {
       stages.add('post', done - postStart);
       const totalMs = done - arrivalMs;
       pipeline.scheduler.noteHostTime(preMs, done - batch.finishedAtMs);
-      const series = this.metrics.series(fn.name, model);
       series.outcome.ok.inc();
       series.latency.observe(totalMs);
       series.queueTime.observe(batch.queueMs);
-      this.liveStats(fn.name).record(totalMs, batch.batchSize, totalMs <= sloMs);
+      live.record(totalMs, batch.batchSize, totalMs <= sloMs);
       return { result, fn, batch, preMs, postMs: done - postStart, totalMs };
     } catch (err) {
-      this.#countFailure(fn, err);
+      countFailure(series, live, err);
       throw err;
     }
-  }
-
-  /** Counts a function call that ended without a result, once, by what ended it. */
-  #countFailure(fn: LoadedFunction, err: unknown): void {
-    countFailure(this.metrics.series(fn.name, fn.definition.model), this.liveStats(fn.name), err);
   }
 
   /**

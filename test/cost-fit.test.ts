@@ -21,6 +21,8 @@ test('no fit until two batch sizes were seen; slopes and intercepts are never ne
   const f = fitTheilSen([1, 2, 3], [5, 4, 3])!;
   assert.equal(f.alphaMs, 0);
   assert.ok(f.tau0Ms >= 0);
+  // A steep slope whose line crosses below 0 at b = 0: the intercept is clamped to 0 (unclamped, -1).
+  assert.equal(fitTheilSen([1, 2, 3], [1, 3, 5])!.tau0Ms, 0);
 });
 
 test('CostFitter keeps a sliding window and refits only every few batches once it has a fit', () => {

@@ -45,8 +45,10 @@ describe('front door, on a real runtime', () => {
       const init = { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-1', ...c.headers }, body };
       const viaDoor = await fetch(`${s.url}${c.path}`, init);
       const viaHono = await s.app.request(c.path, init);
+      const bodies: any[] = [];
       for (const res of [viaDoor, viaHono]) {
         const json = (await res.json()) as any;
+        bodies.push(json);
         assert.equal(res.status, c.status);
         assert.equal(json.error?.code, c.code);
         assert.equal(res.headers.get('x-request-id'), 'client-id-1', 'the client request id comes back');
@@ -54,6 +56,13 @@ describe('front door, on a real runtime', () => {
         if (c.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1);
         if (c.status === 200) assert.equal(json.scores.length, 10);
       }
+      // The same reply both ways: the error body field by field (a refusal's message quotes the times it
+      // predicted, which differ between two calls), Retry-After, and for a served call the same scores.
+      const [door, hono] = bodies;
+      if (c.status === 200) door.scores.forEach((x: number, i: number) => assert.ok(Math.abs(x - hono.scores[i]) < 1e-6, `score ${i}`));
+      else if (c.status === 503) assert.deepEqual({ ...door.error, message: undefined }, { ...hono.error, message: undefined });
+      else assert.deepEqual(door, hono);
+      assert.equal(viaDoor.headers.get('retry-after'), viaHono.headers.get('retry-after'));
     });
   }
 

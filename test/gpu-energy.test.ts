@@ -36,7 +36,8 @@ describe('energyOver', () => {
   });
 });
 
-describe('GpuEnergy against a stand-in nvidia-smi on PATH (no GPU here: not a real driver)', () => {
+// Bounded: a sampler that never yields a figure or a reason fails the test instead of hanging the suite.
+describe('GpuEnergy against a stand-in nvidia-smi on PATH (no GPU here: not a real driver)', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(path.join((mkdirSync('test/tmp', { recursive: true }), 'test/tmp'), 'smi-'));
   const savedPath = process.env.PATH;
   after(() => {

@@ -73,6 +73,12 @@ describe('pre and post time limits', () => {
     const res = await s.runtime.check(file);
     assert.ok(res.ok);
     assert.equal(res.fn.hookTimeoutMs, 1000);
+    // 300 ms gives 10 x 300 = 3 s (the factor) and 50 ms gives the 1 s floor: 100 ms alone cannot tell them.
+    for (const [slo, want] of [['300ms', 3000], ['50ms', 1000]] as const) {
+      writeFileSync(file, hanging('300ms').replace("  hookTimeout: '300ms',\n", '').replace(/slo: '[^']*'/, `slo: '${slo}'`));
+      const r = await s.runtime.check(file);
+      assert.ok(r.ok && r.fn.hookTimeoutMs === want, `slo ${slo}: ${r.ok ? r.fn.hookTimeoutMs : r.problem.message}`);
+    }
     writeFileSync(file, hanging('soon'));
     const bad = await s.runtime.check(file);
     assert.ok(!bad.ok);

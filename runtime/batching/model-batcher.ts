@@ -33,8 +33,6 @@ export interface BatchRecord {
   readonly size: number;
   /** Device time of the run alone, timed by the lane around `session.run` (what the fit and energy model use). */
   readonly runMs: number;
-  /** Lane done until the main thread took the outputs back, plus the way there: messaging and loop lag, ms. */
-  readonly handoverMs: number;
   /** Main-thread time spent stacking the batch and splitting its outputs, ms. */
   readonly hostMs: number;
   readonly ok: boolean;
@@ -174,7 +172,7 @@ export class ModelBatcher {
       const t0 = this.#clock.now();
       const feeds = this.#stackFeeds(batch.map((it) => it.payload.feeds));
       hostMs += this.#clock.now() - t0;
-      const { outputs, runMs, waitMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
+      const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
       const split: Record<string, ItemTensor[]> = {};
       for (const [name, out] of Object.entries(outputs)) split[name] = unstack({ data: out.data, dims: out.dims, type: tagOf(out.type) }, batch.length);
@@ -185,13 +183,12 @@ export class ModelBatcher {
         it.payload.resolve({ outputs: mine, batchId, batchSize: batch.length, queueMs: dispatchedAt - it.arrivalMs, inferenceMs: finishedAt - dispatchedAt, finishedAtMs: finishedAt });
       });
       hostMs += this.#clock.now() - finishedAt;
-      const handoverMs = Math.max(0, finishedAt - dispatchedAt - waitMs - runMs);
-      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, handoverMs, hostMs, ok: true });
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, hostMs, ok: true });
     } catch (err) {
       const errorId = randomUUID();
       const message = err instanceof Error ? err.message : String(err);
       this.scheduler.failed(batch);
-      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, handoverMs: 0, hostMs, ok: false, errorId, error: message });
+      this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, hostMs, ok: false, errorId, error: message });
       for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
     } finally {
       this.#notifyIfIdle();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One deployed version of a function. */
@@ -86,10 +86,14 @@ export class VersionStore {
     return { version, file, known };
   }
 
-  /** Removes a staged module that was refused; its folder goes too when nothing else is in it. */
+  /**
+   * Removes a staged module that was refused; its folder goes too when nothing else is in it. Only an empty
+   * folder is removed (rmdir, not a recursive rm): another deploy of the same name may be staging its module
+   * there while this one is being refused.
+   */
   async discard(name: string, version: string): Promise<void> {
     await rm(this.fileOf(name, version), { force: true });
-    if ((await this.versions(name)).length === 0) await rm(path.dirname(this.fileOf(name, version)), { recursive: true, force: true });
+    if ((await this.versions(name)).length === 0) await rmdir(path.dirname(this.fileOf(name, version))).catch(() => {});
   }
 
   /** Makes `version` current and records it in the history (once per version) and on the trail. */

@@ -9,8 +9,13 @@ export interface Caller {
 
 /** A function as the caller its refusals name. */
 export function functionCaller(fn: { readonly name: string }): Caller {
-  return { name: `"${fn.name}"`, details: { function: fn.name } };
+  let c = callers.get(fn);
+  if (!c) callers.set(fn, (c = { name: `"${fn.name}"`, details: { function: fn.name } }));
+  return c;
 }
+
+/** One Caller per loaded function, made on its first call: admission names the caller twice per call. */
+const callers = new WeakMap<{ readonly name: string }, Caller>();
 
 /**
  * The name v2 calls of a model go by where a function's name goes: `function="v2:mlp"` in /metrics, their

@@ -84,11 +84,6 @@ export class ModelPipeline {
     return this.#status;
   }
 
-  /** Items waiting to be dispatched. */
-  get waiting(): number {
-    return this.batcher.waiting;
-  }
-
   /** Room left in the queue, items. */
   get room(): number {
     return this.#queueLength - this.batcher.waiting;

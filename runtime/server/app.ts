@@ -16,7 +16,7 @@ import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
-import { cancellationOf, readBody } from './node-request.ts';
+import { cancellationOf, readBody, skipBody } from './node-request.ts';
 import { mediaType, takesRaw } from './body-type.ts';
 import { RawRequestBody } from '../functions/prepare.ts';
 
@@ -77,9 +77,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       if (slo instanceof BadInputError) throw slo;
       const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), slo);
       if (admitted instanceof Error) {
-        // Refused before its body was read: let the bytes flow past unparsed, so the connection's next
-        // request is read without delay and the connection stays open.
-        if (incoming && !incoming.readableEnded) incoming.resume();
+        skipBody(incoming);
         throw admitted;
       }
       call = admitted;
@@ -95,8 +93,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
         try {
           raw = takesRaw(call.fn, type);
         } catch (err) {
-          // A 415 before the body is read: let its bytes flow past, as for a refusal at the door.
-          if (incoming && !incoming.readableEnded) incoming.resume();
+          // A 415 before the body is read, like a refusal.
+          skipBody(incoming);
           throw err;
         }
         let t = performance.now();

@@ -8,7 +8,7 @@ import type { HostStageTotals } from '../host/host-stages.ts';
 import type { InvokeOptions } from '../runtime.ts';
 import type { AppEnv } from './app-env.ts';
 import { requestSlo } from './front-door.ts';
-import { cancellationOf, readBody } from './node-request.ts';
+import { cancellationOf, readBody, skipBody } from './node-request.ts';
 
 /** One call's request, read lazily. */
 export class CallRequest {
@@ -61,14 +61,8 @@ export class CallRequest {
     try {
       return await call;
     } catch (err) {
-      this.refused();
+      if (!this.#bodyRead) skipBody(this.#c.env?.incoming);
       throw err;
     }
-  }
-
-  /** A call refused before its body was read: let the bytes flow past unparsed. */
-  refused(): void {
-    const { incoming } = this.#c.env ?? {};
-    if (!this.#bodyRead && incoming && !incoming.readableEnded) incoming.resume();
   }
 }

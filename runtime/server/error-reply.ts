@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { EdgebatchError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
+import { EdgebatchError, ModelUnavailableError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { jsonReply } from './json-reply.ts';
 import { totalTiming } from './server-timing.ts';
@@ -29,6 +29,8 @@ export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody)
   const headers: Record<string, string> = {};
   if (err instanceof OverloadedError) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';
+  // A model that could not load may come back (a redeploy, a restart): say when to ask again.
+  if (err instanceof ModelUnavailableError) headers['retry-after'] = '10';
   return { status: err.status as ContentfulStatusCode, body: body(err.code, err.message, err.details), headers };
 }
 

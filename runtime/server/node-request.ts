@@ -49,19 +49,37 @@ export function readBody(incoming: IncomingMessage, limitBytes: number): Promise
   });
 }
 
-/** The client's going away, from the response's `close` before it finished: one listener, no AbortSignal. */
+/**
+ * Lets the body of a request that will not be read flow past unparsed (a call refused before its body was
+ * read), so the connection's next request is read at once and the connection stays open.
+ */
+export function skipBody(incoming: IncomingMessage | undefined): void {
+  if (incoming && !incoming.readableEnded) incoming.resume();
+}
+
+/**
+ * The client's going away, from the response's `close` before it finished: one listener, no AbortSignal.
+ * A class, so a call allocates one object (a literal with a getter and a method allocates its functions).
+ */
+class ResponseCancellation implements Cancellation {
+  readonly #outgoing: ServerResponse;
+  constructor(outgoing: ServerResponse) {
+    this.#outgoing = outgoing;
+  }
+  get cancelled(): boolean {
+    return this.#outgoing.destroyed && !this.#outgoing.writableFinished;
+  }
+  onCancel(fn: () => void): () => void {
+    const outgoing = this.#outgoing;
+    const onClose = () => {
+      if (!outgoing.writableFinished) fn();
+    };
+    outgoing.once('close', onClose);
+    return () => outgoing.off('close', onClose);
+  }
+}
+
+/** The client's going away, as the batcher's {@link Cancellation}. */
 export function cancellationOf(outgoing: ServerResponse): Cancellation {
-  const gone = () => outgoing.destroyed && !outgoing.writableFinished;
-  return {
-    get cancelled() {
-      return gone();
-    },
-    onCancel(fn) {
-      const onClose = () => {
-        if (!outgoing.writableFinished) fn();
-      };
-      outgoing.once('close', onClose);
-      return () => outgoing.off('close', onClose);
-    },
-  };
+  return new ResponseCancellation(outgoing);
 }

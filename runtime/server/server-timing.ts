@@ -4,9 +4,14 @@
  * call instead, a measurable share of a served call in a CPU profile).
  */
 
-/** `total`, from the request's arrival on the event loop to now, ms. */
+/** The `Server-Timing` value `total`, from the request's arrival on the event loop to now, ms. */
+export function serverTimingTotal(arrivalMs: number): string {
+  return `total;dur=${(performance.now() - arrivalMs).toFixed(2)}`;
+}
+
+/** `total` as a header object (none without an arrival time). */
 export function totalTiming(arrivalMs: number | undefined): Record<string, string> {
-  return arrivalMs === undefined ? {} : { 'server-timing': `total;dur=${(performance.now() - arrivalMs).toFixed(2)}` };
+  return arrivalMs === undefined ? {} : { 'server-timing': serverTimingTotal(arrivalMs) };
 }
 
 /** A served call's parts: host (pre, post) and device (queue, inference), and the total, ms. */

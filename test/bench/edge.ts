@@ -77,7 +77,7 @@ try {
   const lines = [
     `# The edge: 1 against 3 runtimes (${quick ? 'quick' : 'full'} run; ${fns.map((f) => `${f.name} ${f.ratePerSec}/s`).join(' + ')}, open-loop, ${durationMs / 1000} s each, the same schedule for each; slo policy)`,
     '',
-    'On 2 shared cores the three runtimes share the CPU, so throughput is not the point: attainment (200 within the SLO over all calls), the mean batch each model reaches, and latency.',
+    'On 2 cores the three runtimes share the CPU, so throughput is not the point: attainment (200 within the SLO over all calls), the mean batch each model reaches, and latency.',
     '',
     '| variant | model | calls | within SLO | mean batch | p50 ms | p99 ms |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',

@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult, OpenJob, Stream } from './loadgen.ts';
 import { mlpBodies } from './harness/bodies.ts';
+import { quantile } from './harness/figures.ts';
 import { forkTs } from './harness/processes.ts';
 import { runtimeSnapshot } from './harness/server-stats.ts';
 
@@ -53,10 +54,6 @@ const variants: { rows: number; stream: Stream }[] = [
   { rows: 8, stream: v2Stream(8, true) },
 ];
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-}
 
 const server = forkTs('v2-runtime', path.join(root, 'test/bench/peers/edgebatch.ts'), [JSON.stringify({ policy: 'greedy', models: ['mlp'] })], { cwd: root, logDir });
 const loadgen = forkTs('v2-loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });

@@ -36,11 +36,7 @@ function batchesOf(outcomes: readonly BatchOutcome[]): BatchOutcome[] {
  */
 export function v2Routes(rt: Runtime): Hono<AppEnv> {
   const v2 = new Hono<AppEnv>();
-  v2.onError((err, c) => {
-    // A model that could not load may come back (a redeploy, a restart): say when to ask again.
-    if (err instanceof ModelUnavailableError) c.header('Retry-After', '10');
-    return errorReply(c, err, rt.log, v2Body);
-  });
+  v2.onError((err, c) => errorReply(c, err, rt.log, v2Body));
 
   /** The model a route names, checked: 404 for an unknown model or version. */
   const modelOf = (c: Context<AppEnv>): string => {
