@@ -14,7 +14,7 @@
  *
  * test/fixtures/fixtures.json lists { file, text, angle } for every image;
  * `text` is the exact string the PP-OCRv4 recogniser must read from the
- * upright image (checked by test/ocr-preprocess.test.ts). Strings were chosen
+ * upright image (checked by test/e2e/ocr-preprocess.test.ts). Strings were chosen
  * among ones the recogniser reads exactly with this font and size.
  *
  * Rendering depends on the system's DejaVu Sans and librsvg, so bytes may

@@ -1,0 +1,93 @@
+/**
+ * Raw request bodies: the OCR examples take a PNG posted as it is (`content-type: image/png`) as well as base64
+ * inside JSON, with the same answers; a type a function does not take is a 415, a too-large body a 413, and
+ * bytes that are not an image a 400 for that call alone.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Serving } from 'edgebatch';
+import { fixtures } from '../helpers/fixtures.ts';
+import { call, startRuntime } from '../helpers/serve.ts';
+
+const bodyBytes = 64 * 1024;
+let s: Serving;
+
+before(async () => {
+  // Admission off: these calls are about answers, not about meeting the SLO on a busy machine.
+  s = await startRuntime({ scheduler: { admission: false }, limits: { bodyBytes } });
+});
+after(() => s.stop());
+
+const png = (file: string) => readFileSync(new URL(`../fixtures/${file}`, import.meta.url));
+
+async function post(name: string, body: Uint8Array | string, contentType: string) {
+  const res = await fetch(`${s.url}/functions/${name}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe('raw image bodies', () => {
+  for (const name of ['text-direction', 'needs-rotation', 'read-line']) {
+    test(`${name}: a PNG posted raw gets the same answer as the same PNG in base64 JSON`, async () => {
+      for (const f of fixtures) {
+        const asJson = await call(s.url, name, { image: f.base64 });
+        const raw = await post(name, png(f.file), 'image/png');
+        assert.equal(asJson.status, 200, JSON.stringify(asJson.body));
+        assert.equal(raw.status, 200, JSON.stringify(raw.body));
+        assert.deepEqual(raw.body, asJson.body, f.file);
+      }
+    });
+  }
+
+  test('application/octet-stream and a content type with parameters are taken too', async () => {
+    const f = fixtures[0];
+    const want = (await call(s.url, 'text-direction', { image: f.base64 })).body;
+    for (const type of ['application/octet-stream', 'IMAGE/PNG; charset=binary']) {
+      const r = await post('text-direction', png(f.file), type);
+      assert.equal(r.status, 200, `${type}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(r.body, want, type);
+    }
+  });
+
+  test('a type the function does not take is a 415 that says what it takes', async () => {
+    const f = fixtures[0];
+    const notListed = await post('text-direction', png(f.file), 'image/gif');
+    assert.equal(notListed.status, 415);
+    assert.equal(notListed.body.error.code, 'unsupported_media_type');
+    assert.deepEqual(notListed.body.error.accepts, ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream']);
+    // A function without a `raw` option takes JSON only.
+    const noRaw = await post('mlp-classify', png(f.file), 'image/png');
+    assert.equal(noRaw.status, 415);
+    assert.deepEqual(noRaw.body.error.accepts, ['application/json']);
+  });
+
+  test('a raw body over limits.bodyBytes is a 413', async () => {
+    const big = new Uint8Array(bodyBytes + 1);
+    big.set(png(fixtures[0].file));
+    const r = await post('text-direction', big, 'image/png');
+    assert.equal(r.status, 413);
+    assert.equal(r.body.error.code, 'payload_too_large');
+  });
+
+  test('bytes that are not a PNG are a 400 for that call, and the calls beside it are answered', async () => {
+    const good = fixtures.map((f) => post('text-direction', png(f.file), 'image/png'));
+    const bad = [post('text-direction', new TextEncoder().encode('not a png at all'), 'image/png'), post('text-direction', png(fixtures[0].file).subarray(0, 200), 'image/png')];
+    const [notPng, truncated] = await Promise.all(bad);
+    assert.equal(notPng.status, 400);
+    assert.equal(notPng.body.error.code, 'invalid_input');
+    assert.match(notPng.body.error.message, /not a PNG or JPEG/);
+    assert.equal(truncated.status, 400);
+    assert.match(truncated.body.error.message, /could not be decoded/);
+    for (const [i, r] of (await Promise.all(good)).entries()) {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.angle, fixtures[i].angle, fixtures[i].file);
+    }
+  });
+
+  test('JSON bodies are read as before, with or without a content type', async () => {
+    const f = fixtures[0];
+    const r = await post('text-direction', JSON.stringify({ image: f.base64 }), 'text/plain');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.angle, f.angle);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CostFitter, fitTheilSen, refitEvery } from '../../runtime/scheduler/cost-fit.ts';
+
+test('Theil-Sen recovers tau(b) = alpha*b + tau0 and shrugs off a few slow outliers', () => {
+  const b: number[] = [];
+  const ms: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const size = 1 + (i % 16);
+    b.push(size);
+    ms.push(0.5 * size + 3 + (i % 10 === 0 ? 40 : 0)); // every tenth batch hit a 40 ms pause
+  }
+  const f = fitTheilSen(b, ms)!;
+  assert.ok(Math.abs(f.alphaMs - 0.5) < 1e-9, `alpha ${f.alphaMs}`);
+  assert.ok(Math.abs(f.tau0Ms - 3) < 1e-9, `tau0 ${f.tau0Ms}`);
+  assert.equal(f.samples, 100);
+});
+
+test('no fit until two batch sizes were seen; slopes and intercepts are never negative', () => {
+  assert.equal(fitTheilSen([4, 4, 4], [1, 2, 3]), undefined);
+  const f = fitTheilSen([1, 2, 3], [5, 4, 3])!;
+  assert.equal(f.alphaMs, 0);
+  assert.ok(f.tau0Ms >= 0);
+  // A steep slope whose line crosses below 0 at b = 0: the intercept is clamped to 0 (unclamped, -1).
+  assert.equal(fitTheilSen([1, 2, 3], [1, 3, 5])!.tau0Ms, 0);
+});
+
+test('CostFitter keeps a sliding window and refits only every few batches once it has a fit', () => {
+  const fit = new CostFitter(50);
+  fit.add(1, 2);
+  assert.equal(fit.get(), undefined);
+  fit.add(8, 9);
+  const first = fit.get()!;
+  assert.ok(Math.abs(first.alphaMs - 1) < 1e-9);
+  for (let i = 0; i < refitEvery - 1; i++) fit.add(4, 100); // the load changed
+  assert.deepEqual(fit.get(), first, 'not refitted yet');
+  fit.add(4, 100);
+  assert.notDeepEqual(fit.get(), first, 'refitted after refitEvery batches');
+  for (let i = 0; i < 200; i++) fit.add(1 + (i % 4), 2 * (1 + (i % 4)) + 1);
+  const late = fit.get()!;
+  assert.equal(late.samples, 50, 'only the window counts');
+  assert.ok(Math.abs(late.alphaMs - 2) < 1e-9 && Math.abs(late.tau0Ms - 1) < 1e-9);
+  assert.ok(Math.abs(fit.predict(10)! - 21) < 1e-9);
+});
+
+test('a window of equal-size batches does not drive alpha to 0: the probe anchors keep the slope', () => {
+  const fit = new CostFitter(200);
+  for (const b of [1, 8, 1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
+  // Steady load: every batch has 40 items, with 10% noise.
+  for (let i = 0; i < 200; i++) fit.add(40, (0.1 * 40 + 1.1) * (1 + 0.1 * Math.sin(i)));
+  const f = fit.get()!;
+  assert.ok(f.alphaMs > 0.08 && f.alphaMs < 0.12, `alpha ${f.alphaMs}`);
+  assert.ok(f.tau0Ms > 0.8 && f.tau0Ms < 1.4, `tau0 ${f.tau0Ms}`);
+  assert.equal(f.quality, 'good');
+  // Without the anchors the same window has no slope at all.
+  const bare = new CostFitter(200);
+  for (let i = 0; i < 200; i++) bare.add(40, 5.1);
+  assert.equal(bare.get(), undefined);
+});
+
+test('a fit that misses its own batches is not acted on: the last good fit stays in force, flagged', () => {
+  const fit = new CostFitter(50);
+  for (const b of [1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
+  const good = fit.get()!;
+  assert.equal(good.quality, 'good');
+  // Batch times scatter wildly (a second process hammering the core): half of them take 20x longer.
+  for (let i = 0; i < 48; i++) fit.add(2 + (i % 30), i % 2 ? 60 : 0.5);
+  const f = fit.get()!;
+  assert.equal(f.quality, 'fallback');
+  assert.match(f.reason!, /misses its own batches by \d+%/);
+  assert.equal(f.alphaMs, good.alphaMs);
+  assert.equal(f.tau0Ms, good.tau0Ms);
+  assert.ok(f.relativeError > 0.35);
+  assert.equal(fit.predict(10), good.alphaMs * 10 + good.tau0Ms);
+});
