@@ -8,14 +8,12 @@
  *
  *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000]
  *
- * Without --port (or with 0) the server gets a port that was free a moment before it starts.
+ * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
  * Bounded: at most 20,000 requests/s for at most 60 s, replies awaited 3 s after the last send, the
  * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
  */
-import { spawn } from 'node:child_process';
 import { readdir, readFile, mkdir } from 'node:fs/promises';
-import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,7 +21,7 @@ import { makeBodies } from '../test/bench/harness/bodies.ts';
 import { quantile } from '../test/bench/harness/figures.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
-import { freePort } from './free-port.ts';
+import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -38,7 +36,7 @@ const { values } = parseArgs({
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
-let port = Number(values.port);
+const port = Number(values.port);
 const intervalUs = Number(values['interval-us']);
 if (!(rate > 0 && rate <= 20000)) throw new RangeError('--rate must be in (0, 20000]');
 if (!(seconds > 0 && seconds <= 60)) throw new RangeError('--seconds must be in (0, 60]');
@@ -46,43 +44,27 @@ if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError
 if (!(intervalUs >= 50)) throw new RangeError('--interval-us must be at least 50');
 
 const log = (msg: string) => console.log(`[profile] ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let url = '';
 
 /** Now on the monotonic clock V8's profiler stamps samples with, us. */
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 /** An epoch time in ms (performance.timeOrigin + now) on that clock. */
 const epochToMonoUs = (epochMs: number) => monoUs() + (epochMs - (performance.timeOrigin + performance.now())) * 1000;
 
-async function waitReady(child: { exitCode: number | null }, timeoutMs: number): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (performance.now() < until) {
-    if (child.exitCode !== null) throw new Error(`the runtime exited with code ${child.exitCode} before it was ready`);
-    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
-    if (ok) return;
-    await sleep(250);
-  }
-  throw new Error(`the runtime was not ready within ${timeoutMs / 1000} s`);
-}
-
 async function main(): Promise<void> {
   await ensureModels({ log: false });
-  if (port === 0) port = await freePort();
-  url = `http://127.0.0.1:${port}`;
   const dir = path.join(root, 'bench-results/tmp/profile', new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');
-  const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`, 'runtime/cli/bin.mjs', 'start'], {
-    cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-    stdio: ['ignore', fd, fd],
+  const rt = await startRuntimeProcess({
+    root,
+    port,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`],
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+    logFile,
   });
-  closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = rt.url;
   try {
-    log(`runtime pid ${child.pid} on ${url} (log ${path.relative(root, logFile)}); waiting for /readyz`);
-    await waitReady(child, 120000);
+    log(`runtime pid ${rt.child.pid} on ${url} (log ${path.relative(root, logFile)})`);
     const info = (await (await fetch(`${url}/functions/${values.fn}`)).json()) as { model?: string; sloMs?: number };
     if (!info.model) throw new Error(`the runtime does not serve "${values.fn}"`);
     const bodies = await makeBodies(root, [{ name: values.fn!, model: info.model }]);
@@ -94,10 +76,7 @@ async function main(): Promise<void> {
     const lat = Array.from(r.latencyMs).filter((_, i) => r.status[i] === 200);
     log(`sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`);
     log('stopping the runtime (SIGTERM) so it writes its profile');
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20000);
-    const code = await exited;
-    clearTimeout(killer);
+    const code = await rt.stop();
     if (code !== 0) throw new Error(`the runtime exited with ${code ?? 'a signal'} (log ${logFile}); no profile to read`);
 
     // Files are CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
@@ -112,10 +91,7 @@ async function main(): Promise<void> {
     log(`main-thread profile: ${path.relative(root, path.join(dir, main))} (open it in Chrome DevTools > Performance, or VS Code)`);
     if (files.length > 1) log(`other threads' profiles (lanes): ${files.filter((f) => f !== main).length} more in ${path.relative(root, dir)}`);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await rt.stop(0);
   }
 }
 
