@@ -35,13 +35,34 @@ export interface DeployTarget {
  */
 export class Deployer {
   readonly #rt: DeployTarget;
+  /** Per name, the deploy, rollback or removal in progress: the next one for that name waits for it. */
+  readonly #busy = new Map<string, Promise<unknown>>();
 
   constructor(runtime: DeployTarget) {
     this.#rt = runtime;
   }
 
-  async deploy(name: string, source: string): Promise<DeployResult> {
+  /**
+   * Runs `task` once every earlier change of `name` has settled. Changes of one name in turn keep what
+   * serves and what the manifest calls current the same: two deploys racing could otherwise record one
+   * version and serve the other. Changes of different names still run side by side.
+   */
+  #inTurn<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.#busy.get(name) ?? Promise.resolve()).then(task, task);
+    const settled = run.catch(() => {});
+    this.#busy.set(name, settled);
+    void settled.then(() => {
+      if (this.#busy.get(name) === settled) this.#busy.delete(name);
+    });
+    return run;
+  }
+
+  deploy(name: string, source: string): Promise<DeployResult> {
     assertFunctionName(name);
+    return this.#inTurn(name, () => this.#deploy(name, source));
+  }
+
+  async #deploy(name: string, source: string): Promise<DeployResult> {
     const store = this.#rt.versions;
     const bundled = await bundleSource(source, name);
     if (!bundled.ok) throw new DefinitionError(`deploy refused: ${bundled.message}`, { name });
@@ -61,8 +82,12 @@ export class Deployer {
   }
 
   /** Serves again the version that served before the current one, or the given deployed version. */
-  async rollback(name: string, version?: string): Promise<DeployResult> {
+  rollback(name: string, version?: string): Promise<DeployResult> {
     assertFunctionName(name);
+    return this.#inTurn(name, () => this.#rollback(name, version));
+  }
+
+  async #rollback(name: string, version?: string): Promise<DeployResult> {
     const store = this.#rt.versions;
     const current = await store.current(name);
     const target = version ?? (await store.previous(name));
@@ -77,8 +102,12 @@ export class Deployer {
   }
 
   /** Stops serving a deployed function; its versions stay on disk. */
-  async undeploy(name: string): Promise<void> {
+  undeploy(name: string): Promise<void> {
     assertFunctionName(name);
+    return this.#inTurn(name, () => this.#undeploy(name));
+  }
+
+  async #undeploy(name: string): Promise<void> {
     if (!(await this.#rt.versions.clearCurrent(name)) && !this.#rt.functions.get(name)) throw new NotFoundError('function', name);
     this.#rt.functions.delete(name);
     this.#rt.log.info({ function: name }, 'function removed');

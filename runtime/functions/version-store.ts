@@ -31,35 +31,45 @@ export class VersionStore {
   readonly #dir: string;
   readonly #manifestFile: string;
   #manifest: Manifest | undefined;
+  #reading: Promise<Manifest> | undefined;
+  /** The manifest change in progress: the next one starts after it (see {@link #change}). */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(dataDir: string) {
     this.#dir = path.join(dataDir, 'functions');
     this.#manifestFile = path.join(dataDir, 'deployments.json');
   }
 
-  async #load(): Promise<Manifest> {
-    if (this.#manifest) return this.#manifest;
-    try {
-      this.#manifest = JSON.parse(await readFile(this.#manifestFile, 'utf8')) as Manifest;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.#manifest = { functions: {} };
-    }
-    return this.#manifest;
+  /** The manifest as last written; read from disk once (one read, however many ask at first). */
+  #load(): Promise<Manifest> {
+    if (this.#manifest) return Promise.resolve(this.#manifest);
+    return (this.#reading ??= readFile(this.#manifestFile, 'utf8').then(
+      (text) => (this.#manifest = JSON.parse(text) as Manifest),
+      (err: NodeJS.ErrnoException) => {
+        this.#reading = undefined;
+        if (err.code !== 'ENOENT') throw err;
+        return (this.#manifest = { functions: {} });
+      },
+    ));
   }
 
   /**
-   * Writes the manifest atomically (a temporary file, then a rename). When the write fails (a full disk),
-   * the manifest in memory is read again from disk, so it never says what the disk does not.
+   * Changes the manifest as one transaction: changes run one at a time, each on a copy of the manifest that
+   * becomes the manifest only once it is written (atomically: a temporary file, then a rename). A write
+   * that fails (a full disk) leaves the manifest as it was, in memory and on disk; concurrent deploys of
+   * different functions cannot interleave their writes or lose one another's change.
    */
-  async #save(): Promise<void> {
-    try {
+  #change<T>(change: (m: Manifest) => T): Promise<T> {
+    const run = this.#changes.then(async () => {
+      const next = structuredClone(await this.#load());
+      const result = change(next);
       await mkdir(path.dirname(this.#manifestFile), { recursive: true });
-      await writeAtomically(this.#manifestFile, JSON.stringify(this.#manifest, null, 2));
-    } catch (err) {
-      this.#manifest = undefined;
-      throw err;
-    }
+      await writeAtomically(this.#manifestFile, JSON.stringify(next, null, 2));
+      this.#manifest = next;
+      return result;
+    });
+    this.#changes = run.catch(() => {});
+    return run;
   }
 
   /** Where a version's module lives. */
@@ -98,32 +108,34 @@ export class VersionStore {
 
   /** Makes `version` current and records it in the history (once per version) and on the trail. */
   async setCurrent(name: string, version: string, bytes: number): Promise<void> {
-    const m = await this.#load();
-    const rec = (m.functions[name] ??= { current: null, history: [], trail: [] });
-    if (!rec.history.some((h) => h.version === version)) rec.history.push({ version, deployedAt: new Date().toISOString(), bytes });
-    rec.current = version;
-    rec.trail.push(version);
-    await this.#save();
+    await this.#change((m) => {
+      const rec = (m.functions[name] ??= { current: null, history: [], trail: [] });
+      if (!rec.history.some((h) => h.version === version)) rec.history.push({ version, deployedAt: new Date().toISOString(), bytes });
+      rec.current = version;
+      rec.trail.push(version);
+    });
   }
 
   /** Steps back along the trail: the version served before the current one becomes current. */
   async stepBack(name: string): Promise<string> {
-    const rec = (await this.#load()).functions[name];
-    if (!rec || rec.trail.length < 2) throw new Error('no earlier version');
-    rec.trail.pop();
-    rec.current = rec.trail[rec.trail.length - 1];
-    await this.#save();
-    return rec.current;
+    return this.#change((m) => {
+      const rec = m.functions[name];
+      if (!rec || rec.trail.length < 2) throw new Error('no earlier version');
+      rec.trail.pop();
+      rec.current = rec.trail[rec.trail.length - 1];
+      return rec.current;
+    });
   }
 
   /** Marks the function as not deployed (its versions stay on disk for a rollback). */
   async clearCurrent(name: string): Promise<boolean> {
-    const m = await this.#load();
-    const rec = m.functions[name];
-    if (!rec || rec.current === null) return false;
-    rec.current = null;
-    await this.#save();
-    return true;
+    if ((await this.current(name)) === null) return false;
+    return this.#change((m) => {
+      const rec = m.functions[name];
+      if (!rec || rec.current === null) return false;
+      rec.current = null;
+      return true;
+    });
   }
 
   async current(name: string): Promise<string | null> {
@@ -151,6 +163,8 @@ export class VersionStore {
 
 /** Writes `data` to a temporary file beside `file`, then renames it over `file`; the temporary goes on failure. */
 async function writeAtomically(file: string, data: string): Promise<void> {
+  // One temporary name per file and process is enough: manifest changes run one at a time, and so do the
+  // deploys of a name (functions/deployer.ts), the only writers of its modules.
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, data);

@@ -102,6 +102,40 @@ describe('deploy, change, roll back, restart', () => {
   });
 });
 
+describe('deploys at the same time', () => {
+  test('of one name: taken in turn, and what serves is what the manifest records, before and after a restart', async () => {
+    const results = await Promise.all([11, 12, 13, 14].map((v) => admin('PUT', '/functions/racer', handler(v))));
+    const deployed = await Promise.all(results.map(async (r) => ({ status: r.status, ...((await r.json()) as any) })));
+    assert.deepEqual(deployed.map((d) => d.status), [201, 201, 201, 201]);
+    // In turn: each deploy saw the one before it as its previous version, so the four form one chain.
+    const chain = deployed.filter((d) => d.previous === null);
+    assert.equal(chain.length, 1, 'exactly one deploy found nothing before it');
+    for (let d = chain[0]; ; ) {
+      const next = deployed.find((n) => n.previous === d.version);
+      if (!next) break;
+      chain.push((d = next));
+    }
+    assert.equal(chain.length, 4, 'every deploy followed exactly one other');
+    const last = chain[3].version;
+    const served = await call(s.url, 'racer', { x: 1 });
+    assert.equal(served.headers.get('x-function-version'), last);
+    assert.equal(((await (await admin('GET', '/functions/racer/versions')).json()) as any).current, last);
+    await s.stop();
+    s = await startRuntime(overrides);
+    assert.equal((await call(s.url, 'racer', { x: 1 })).headers.get('x-function-version'), last);
+  });
+
+  test('of different names: every one recorded, none lost from the manifest', async () => {
+    const names = ['para-a', 'para-b', 'para-c', 'para-d', 'para-e'];
+    const results = await Promise.all(names.map((n, i) => admin('PUT', `/functions/${n}`, handler(20 + i))));
+    assert.deepEqual(results.map((r) => r.status), names.map(() => 201));
+    await s.stop();
+    s = await startRuntime(overrides);
+    for (const [i, n] of names.entries()) assert.equal((await call(s.url, n, { x: 1 })).body.version, 20 + i, `${n} after a restart`);
+    for (const n of names) assert.equal((await admin('DELETE', `/functions/${n}`)).status, 204);
+  });
+});
+
 describe('bundled deploys', () => {
   // A handler with a local helper, laid out as functions/ is: the helper under _shared/.
   const src = path.join(dir, 'src');
