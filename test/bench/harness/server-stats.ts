@@ -4,22 +4,22 @@
  */
 import type { Prediction, ServerSnapshot } from './figures.ts';
 
-/** Values of one metric family from Prometheus text, summed over every label set. */
-export function promSum(text: string, name: string): number | null {
-  let sum = 0;
-  let seen = false;
+/** The samples of one metric family in Prometheus text: each line's label text and finite value. */
+function* promSamples(text: string, name: string): Generator<{ labels: string; value: number }> {
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && m[1] === name) {
-      const v = Number(m[3]);
-      if (Number.isFinite(v)) {
-        sum += v;
-        seen = true;
-      }
-    }
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const value = Number(m[3]);
+    if (Number.isFinite(value)) yield { labels: m[2] ?? '', value };
   }
-  return seen ? sum : null;
+}
+
+/** Values of one metric family from Prometheus text, summed over every label set; null when absent. */
+export function promSum(text: string, name: string): number | null {
+  let sum: number | null = null;
+  for (const { value } of promSamples(text, name)) sum = (sum ?? 0) + value;
+  return sum;
 }
 
 /**
@@ -27,20 +27,15 @@ export function promSum(text: string, name: string): number | null {
  * or null when the family is absent. Lines without that label are left out.
  */
 export function promByLabel(text: string, name: string, label: string): Record<string, number> | null {
-  const out: Record<string, number> = {};
-  let seen = false;
   const labelRe = new RegExp(`(?:^|,)\\s*${label}="((?:[^"\\\\]|\\\\.)*)"`);
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const v = Number(m[3]);
-    const l = labelRe.exec(m[2] ?? '');
-    if (!l || !Number.isFinite(v)) continue;
-    out[l[1]] = (out[l[1]] ?? 0) + v;
-    seen = true;
+  let out: Record<string, number> | null = null;
+  for (const { labels, value } of promSamples(text, name)) {
+    const l = labelRe.exec(labels);
+    if (!l) continue;
+    out ??= {};
+    out[l[1]] = (out[l[1]] ?? 0) + value;
   }
-  return seen ? out : null;
+  return out;
 }
 
 async function getText(url: string, timeoutMs = 10000): Promise<string> {

@@ -12,6 +12,7 @@ import type { FixedDelaySetting, RunRecord } from '../harness/session.ts';
 import type { PeerDef, Plan } from '../plan.ts';
 import { capacitySection, fitSection, hostSection, overloadSection } from './sections.ts';
 import { barChart, lineChart, type Series } from './svg.ts';
+import { n, pct } from './format.ts';
 
 export interface BenchData {
   meta: Record<string, unknown>;
@@ -43,8 +44,6 @@ export const COLORS: Record<string, string> = {
 /** Peers that run inference (every peer but hono-echo): the ones goodput and ratio tables compare. */
 const inferencePeers = (data: BenchData) => data.peers.filter((p) => !p.echo).map((p) => p.name);
 
-const n = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' : !Number.isFinite(x) ? 'timeout' : x.toFixed(digits));
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '-');
 
 /** Goodput of `slo` over the best other peer in each run, and which peer that was. */
 export function goodputRatios(data: BenchData): { scenario: string; label: string; slo: number; best: string; bestGoodput: number; ratio: number | null }[] {
@@ -170,7 +169,7 @@ export function markdown(data: BenchData): string {
   }
   const notes = data.runs.filter((r) => r.notes.length);
   L.push('## Caveats', '');
-  L.push('- Busy device time: the runtime reports `edgebatch_compute_infer_duration_seconds`, the service time its cost fit learns (hand-over to the lane, the run, and the outputs back on the main thread); naive and DataLoader report their timed `session.run` alone. Where the main thread lags, the runtime\'s figure, and so its J/inf, is the larger of the two for the same work.');
+  L.push('- Busy device time: the runtime reports `edgebatch_compute_infer_duration_seconds`, `session.run` as its lane times it (what its cost fit learns); naive and DataLoader report their own timed `session.run`. Both leave out the hand-over to and from the device, so J/inf compares like with like.');
   L.push(`- ${notes.length} of ${data.runs.length} runs carry a note (other processes on the machine, hypervisor steal, a restarted server): compare those with care. Per-request columns of every run are in bench-results/tmp/raw/.`);
   L.push('');
   if (notes.length) {

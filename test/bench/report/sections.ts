@@ -5,9 +5,7 @@
  */
 import { fitRows, hostCpuRows, overloadRows, shedCosts, stageRows, sweepTopRatios } from './derived.ts';
 import type { BenchData } from './report.ts';
-
-const n = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' : !Number.isFinite(x) ? 'timeout' : x.toFixed(digits));
-const pct = (x: number | null | undefined) => (x !== null && x !== undefined && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '-');
+import { n, pct } from './format.ts';
 
 export function capacitySection(data: BenchData): string[] {
   const L: string[] = ['## Ceiling and capacity', ''];
