@@ -25,9 +25,9 @@ export class NotFoundError extends EdgebatchError {
   }
 }
 
-/** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape). */
+/** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape, a value its element type cannot hold). */
 export class BadInputError extends EdgebatchError {
-  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request', message: string, details?: Record<string, unknown>) {
+  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request' | 'out_of_range', message: string, details?: Record<string, unknown>) {
     super(code, 400, message, details);
   }
 }
