@@ -63,6 +63,18 @@ export class OverloadedError extends EdgebatchError {
   }
 }
 
+/**
+ * 422: a valid call whose own cost (its `pre`, measured while nothing else ran, plus its batch alone on the
+ * device) exceeds its SLO, so it can never be answered in time; unlike a 503 it carries no Retry-After, as
+ * no retry helps. 422, not 413: the body may be small (a 60 KB PNG of 4096x4096); what is too large is the
+ * work it asks for.
+ */
+export class TooExpensiveError extends EdgebatchError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('too_expensive', 422, message, details);
+  }
+}
+
 /** 500: a model run (or a handler's `post`) failed. Only the items of that batch get it; `errorId` ties the reply to the log line. */
 export class RunFailedError extends EdgebatchError {
   readonly errorId: string;

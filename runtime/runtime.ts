@@ -14,6 +14,7 @@ import { Device } from './lanes/device.ts';
 import type { Logger } from './logger.ts';
 import { HostMonitor } from './host/host-monitor.ts';
 import { HostStageTotals, type HostStage } from './host/host-stages.ts';
+import { SoloWork } from './host/solo-work.ts';
 import { LiveStats } from './metrics/live-stats.ts';
 import { RuntimeMetrics, type FunctionSeries } from './metrics/prometheus.ts';
 import type { ModelMeta } from './lanes/protocol.ts';
@@ -96,6 +97,8 @@ export class Runtime {
   readonly versions: VersionStore;
   /** Time limits on calls' `pre` and `post`: one sweep for all, no timer per call. */
   readonly hookLimits = new HookLimits();
+  /** Which calls' `pre` ran alone, and how long: what tells a call that never fits from a busy runtime. */
+  readonly #soloWork = new SoloWork();
   /** The GPU's own energy counter through nvidia-smi, where a model runs on webgpu or cuda (else undefined). */
   readonly gpuEnergy: GpuEnergy | undefined;
   /** One device per kind the models use (a model picks its own with `device`), each with its own lanes. */
@@ -301,10 +304,17 @@ export class Runtime {
       const input = await validateInput(fn, body);
       t = lap(stages, 'validate', t);
       const loaded = pipeline.meta() ?? (await pipeline.ensureMeta());
-      const feeds = await prepareItem(fn, input, loaded, pipeline.config.input, this.hookLimits);
+      const span = this.#soloWork.start();
+      let feeds: ItemFeeds;
+      let ownHostMs: number | undefined;
+      try {
+        feeds = await prepareItem(fn, input, loaded, pipeline.config.input, this.hookLimits);
+      } finally {
+        ownHostMs = this.#soloWork.stop(span);
+      }
       t = lap(stages, 'pre', t);
       const preMs = t - startedMs;
-      if (shed) pipeline.admitQueued(functionCaller(fn), deadlineMs, sloMs);
+      if (shed) pipeline.admitQueued(functionCaller(fn), deadlineMs, sloMs, ownHostMs);
       const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
       const batch = await pipeline.submit(feeds, fn.name, arrivalMs, deadlineMs, cancel, shed);
       const postStart = performance.now();
