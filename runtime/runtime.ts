@@ -22,6 +22,7 @@ import { ModelRegistry } from './models/registry.ts';
 import { functionCaller, v2Caller, type Caller } from './pipeline/caller.ts';
 import { ModelPipeline, type ModelStatus } from './pipeline/model-pipeline.ts';
 import { randomUUID } from 'node:crypto';
+import { withoutPaths } from './without-paths.ts';
 
 /** The answer to one invocation, with the facts the HTTP edge reports in headers. */
 export interface InvokeResult {
@@ -242,8 +243,9 @@ export class Runtime {
     if (f && !f.feasible) this.log.warn({ function: fn.name, slo: fn.sloMs, zeroLoadBoundMs: f.zeroLoadBoundMs, reason: f.reason }, 'SLO cannot be met on this device');
   }
 
+  /** Handler files that did not load, as clients see them (GET /functions, the dashboard): no paths of this host. */
   problems(): LoadProblem[] {
-    return this.functions.problems();
+    return this.functions.problems().map((p) => ({ file: withoutPaths(p.file), message: withoutPaths(p.message) }));
   }
 
   /** Tells each model's pipeline the SLOs of the functions on it (its objective follows the tightest). */
@@ -327,7 +329,8 @@ export class Runtime {
         const errorId = randomUUID();
         // pino's err serializer keeps the stack: where in post() it failed.
         this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');
-        throw new RunFailedError(`"${fn.name}" post() failed: ${(err as Error).message}`, errorId, err);
+        // The handler's words stay in the log: they may name files, hosts or data of the runtime.
+        throw new RunFailedError(`"${fn.name}" post() failed; the log has the reason under error id ${errorId}`, errorId, err, { function: fn.name });
       }
       const done = performance.now();
       stages.add('post', done - postStart);

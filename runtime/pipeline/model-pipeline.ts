@@ -13,6 +13,7 @@ import { bytesPerItem } from '../models/item-bytes.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import { batchCapForMemory, sloFeasibility, type BatchCost } from '../scheduler/formula.ts';
 import type { HostView } from '../scheduler/types.ts';
+import { withoutPaths } from '../without-paths.ts';
 import { refused, type Caller } from './caller.ts';
 
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
@@ -106,9 +107,9 @@ export class ModelPipeline {
       this.#capByMemory(meta);
       this.#status = { state: 'ready' };
     } catch (err) {
-      const error = (err as Error).message;
-      this.#status = { state: 'failed', error };
-      this.#opts.log.error({ model: this.name, err: error }, 'model failed to load');
+      // The status is what /readyz, 503s and the dashboard show: no paths of this host; the log has all.
+      this.#status = { state: 'failed', error: withoutPaths((err as Error).message) };
+      this.#opts.log.error({ model: this.name, file: this.config.file, err }, 'model failed to load');
     }
   }
 
