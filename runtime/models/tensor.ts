@@ -176,11 +176,19 @@ export function firstNonFinite(t: { readonly data: TensorData; readonly type?: T
     for (let i = 0; i < h.length; i++) if ((h[i] & 0x7c00) === 0x7c00) return i;
     return -1;
   }
-  if (!(data instanceof Float32Array || data instanceof Float64Array)) return -1;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    // v - v is 0 for a finite v and NaN for NaN and ±Infinity; cheaper than Number.isFinite per element.
-    if (v - v !== 0) return i;
-  }
+  if (data instanceof Float32Array) return firstNonFinite32(data);
+  if (data instanceof Float64Array) return firstNonFinite64(data);
+  return -1;
+}
+
+// One loop per array type, so each stays monomorphic for the JIT. v - v is 0 for a finite v and NaN for NaN
+// and ±Infinity.
+function firstNonFinite32(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
+}
+
+function firstNonFinite64(a: Float64Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
   return -1;
 }
