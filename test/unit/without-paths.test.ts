@@ -6,7 +6,7 @@ test('absolute paths and file URLs are cut to their last part, wherever they sta
   assert.equal(withoutPaths("ENOENT: no such file or directory, open '/srv/app/models/missing.onnx'"), "ENOENT: no such file or directory, open 'missing.onnx'");
   assert.equal(withoutPaths('Load model from /home/ci/edgebatch/test/tmp/x-1/missing.onnx failed:Load model failed'), 'Load model from missing.onnx failed:Load model failed');
   assert.equal(withoutPaths('cannot read /etc/passwd (denied)'), 'cannot read passwd (denied)');
-  assert.equal(withoutPaths('at file:///work/app/functions/bad.ts:1:59: Expected identifier'), 'at bad.ts:1:59: Expected identifier');
+  assert.equal(withoutPaths('at file:///opt/app/functions/bad.ts:1:59: Expected identifier'), 'at bad.ts:1:59: Expected identifier');
   assert.equal(withoutPaths('two: /a/b/c.ts and "/d/e.txt"'), 'two: c.ts and "e.txt"');
 });
 
