@@ -25,9 +25,9 @@ export class NotFoundError extends EdgebatchError {
   }
 }
 
-/** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape). */
+/** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape, a value its element type cannot hold). */
 export class BadInputError extends EdgebatchError {
-  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request', message: string, details?: Record<string, unknown>) {
+  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request' | 'out_of_range', message: string, details?: Record<string, unknown>) {
     super(code, 400, message, details);
   }
 }
@@ -60,6 +60,18 @@ export class OverloadedError extends EdgebatchError {
       Error.stackTraceLimit = limit;
     }
     this.retryAfterSec = retryAfterSec;
+  }
+}
+
+/**
+ * 422: a valid call whose own cost (its `pre`, measured while nothing else ran, plus its batch alone on the
+ * device) exceeds its SLO, so it can never be answered in time; unlike a 503 it carries no Retry-After, as
+ * no retry helps. 422, not 413: the body may be small (a 60 KB PNG of 4096x4096); what is too large is the
+ * work it asks for.
+ */
+export class TooExpensiveError extends EdgebatchError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('too_expensive', 422, message, details);
   }
 }
 

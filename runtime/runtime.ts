@@ -14,6 +14,7 @@ import { Device } from './lanes/device.ts';
 import type { Logger } from './logger.ts';
 import { HostMonitor } from './host/host-monitor.ts';
 import { HostStageTotals, type HostStage } from './host/host-stages.ts';
+import { SoloWork } from './host/solo-work.ts';
 import { LiveStats } from './metrics/live-stats.ts';
 import { RuntimeMetrics, type FunctionSeries } from './metrics/prometheus.ts';
 import type { ModelMeta } from './lanes/protocol.ts';
@@ -21,6 +22,7 @@ import { ModelRegistry } from './models/registry.ts';
 import { functionCaller, v2Caller, type Caller } from './pipeline/caller.ts';
 import { ModelPipeline, type ModelStatus } from './pipeline/model-pipeline.ts';
 import { randomUUID } from 'node:crypto';
+import { withoutPaths } from './without-paths.ts';
 
 /** The answer to one invocation, with the facts the HTTP edge reports in headers. */
 export interface InvokeResult {
@@ -96,6 +98,8 @@ export class Runtime {
   readonly versions: VersionStore;
   /** Time limits on calls' `pre` and `post`: one sweep for all, no timer per call. */
   readonly hookLimits = new HookLimits();
+  /** Which calls' `pre` ran alone, and how long: what tells a call that never fits from a busy runtime. */
+  readonly #soloWork = new SoloWork();
   /** The GPU's own energy counter through nvidia-smi, where a model runs on webgpu or cuda (else undefined). */
   readonly gpuEnergy: GpuEnergy | undefined;
   /** One device per kind the models use (a model picks its own with `device`), each with its own lanes. */
@@ -239,8 +243,9 @@ export class Runtime {
     if (f && !f.feasible) this.log.warn({ function: fn.name, slo: fn.sloMs, zeroLoadBoundMs: f.zeroLoadBoundMs, reason: f.reason }, 'SLO cannot be met on this device');
   }
 
+  /** Handler files that did not load, as clients see them (GET /functions, the dashboard): no paths of this host. */
   problems(): LoadProblem[] {
-    return this.functions.problems();
+    return this.functions.problems().map((p) => ({ file: withoutPaths(p.file), message: withoutPaths(p.message) }));
   }
 
   /** Tells each model's pipeline the SLOs of the functions on it (its objective follows the tightest). */
@@ -301,10 +306,17 @@ export class Runtime {
       const input = await validateInput(fn, body);
       t = lap(stages, 'validate', t);
       const loaded = pipeline.meta() ?? (await pipeline.ensureMeta());
-      const feeds = await prepareItem(fn, input, loaded, pipeline.config.input, this.hookLimits);
+      const span = this.#soloWork.start();
+      let feeds: ItemFeeds;
+      let ownHostMs: number | undefined;
+      try {
+        feeds = await prepareItem(fn, input, loaded, pipeline.config.input, this.hookLimits);
+      } finally {
+        ownHostMs = this.#soloWork.stop(span);
+      }
       t = lap(stages, 'pre', t);
       const preMs = t - startedMs;
-      if (shed) pipeline.admitQueued(functionCaller(fn), deadlineMs, sloMs);
+      if (shed) pipeline.admitQueued(functionCaller(fn), deadlineMs, sloMs, ownHostMs);
       const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
       const batch = await pipeline.submit(feeds, fn.name, arrivalMs, deadlineMs, cancel, shed);
       const postStart = performance.now();
@@ -317,7 +329,8 @@ export class Runtime {
         const errorId = randomUUID();
         // pino's err serializer keeps the stack: where in post() it failed.
         this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');
-        throw new RunFailedError(`"${fn.name}" post() failed: ${(err as Error).message}`, errorId, err);
+        // The handler's words stay in the log: they may name files, hosts or data of the runtime.
+        throw new RunFailedError(`"${fn.name}" post() failed; the log has the reason under error id ${errorId}`, errorId, err, { function: fn.name });
       }
       const done = performance.now();
       stages.add('post', done - postStart);

@@ -78,6 +78,23 @@ export function ocrModelPaths(): Promise<OcrModelPaths> {
 export const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
 /** Largest accepted image area in pixels. */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
+/**
+ * Longest accepted side, pixels. Decoding costs per row as well as per pixel: a 1x16,000,000 PNG (83 KB,
+ * under the area cap) took 8-13 s of a libuv thread on 2 cores; a text line never needs a side this long.
+ */
+export const MAX_IMAGE_SIDE = 8192;
+/**
+ * Largest accepted ratio of the longer side to the shorter one. Text lines are wide (the recogniser already
+ * squeezes lines past 1280/48, about 27:1), but a line at 100:1 is a 2000x20 line of small print; past it
+ * an image is a sliver no model here reads.
+ */
+export const MAX_IMAGE_ASPECT = 100;
+/**
+ * Seconds a decode may run before sharp stops it (its `timeout`, whole seconds, at least 1). Every OCR
+ * function's SLO is under a second, so a longer decode can never be answered in time, and stopping it frees
+ * its libuv thread for the other calls' images.
+ */
+export const IMAGE_DECODE_TIMEOUT_S = 1;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -94,7 +111,8 @@ export function imageOf(input: { image: string } | RawBody): string | Uint8Array
 /**
  * Decodes a PNG or JPEG, given as bytes or as base64 (optionally a `data:image/png;base64,...` URL),
  * to 8-bit RGB. EXIF orientation is applied, transparency is flattened onto
- * white, grey/CMYK/16-bit images are converted to 8-bit sRGB.
+ * white, grey/CMYK/16-bit images are converted to 8-bit sRGB. The size is checked from the header first
+ * ({@link imageSizeProblem}), and the decode is stopped after {@link IMAGE_DECODE_TIMEOUT_S}.
  * Throws an Error with a client-presentable message on bad input.
  */
 export async function decodeImage(image: string | Uint8Array): Promise<{ data: Buffer; width: number; height: number }> {
@@ -112,11 +130,11 @@ export async function decodeImage(image: string | Uint8Array): Promise<{ data: B
     throw new Error(`image could not be decoded: ${(err as Error).message}`);
   }
   const { width = 0, height = 0 } = meta;
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new Error(`image too large: ${width}x${height}, max ${MAX_IMAGE_PIXELS} pixels (4096x4096)`);
-  }
+  const tooLarge = imageSizeProblem(width, height);
+  if (tooLarge) throw new Error(tooLarge);
   try {
     const { data, info } = await sharp(buf, { limitInputPixels: MAX_IMAGE_PIXELS })
+      .timeout({ seconds: IMAGE_DECODE_TIMEOUT_S })
       .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
@@ -128,8 +146,23 @@ export async function decodeImage(image: string | Uint8Array): Promise<{ data: B
     }
     return { data, width: info.width, height: info.height };
   } catch (err) {
+    // sharp says "timeout: N% complete" when its timeout stops the decode.
+    if (/^timeout\b/.test((err as Error).message)) throw new Error(`image is too expensive to decode: it took over ${IMAGE_DECODE_TIMEOUT_S} s (${width}x${height})`);
     throw new Error(`image could not be decoded: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Why an image of this size (read from its header, before any pixel is decoded) is refused, naming the
+ * limit; undefined when it is within every limit.
+ */
+export function imageSizeProblem(width: number, height: number): string | undefined {
+  if (!(width >= 1 && height >= 1)) return `image has no size in its header (${width}x${height})`;
+  if (Math.max(width, height) > MAX_IMAGE_SIDE) return `image too large: ${width}x${height}, each side may be at most ${MAX_IMAGE_SIDE} pixels`;
+  const aspect = Math.max(width, height) / Math.min(width, height);
+  if (aspect > MAX_IMAGE_ASPECT) return `image too thin: ${width}x${height} is ${Math.round(aspect)}:1, the aspect ratio may be at most ${MAX_IMAGE_ASPECT}:1`;
+  if (width * height > MAX_IMAGE_PIXELS) return `image too large: ${width}x${height}, max ${MAX_IMAGE_PIXELS} pixels (4096x4096)`;
+  return undefined;
 }
 
 /** A base64 image (or base64 data URL) as bytes, refusing what is not base64 or is too large. */

@@ -1,3 +1,11 @@
+import { z } from 'zod';
+
+/**
+ * A number a float32 model input holds: finite, and within ±3.4028234663852886e38, past which Float32Array
+ * stores Infinity (the model would answer NaN). In the schema, so a 400 names the request's own field.
+ */
+export const float32 = z.number().min(-3.4028234663852886e38).max(3.4028234663852886e38);
+
 /** Numerically stable softmax of a logit vector. */
 export function softmax(logits: Float32Array): Float32Array {
   let max = -Infinity;

@@ -189,7 +189,8 @@ export class ModelBatcher {
       const message = err instanceof Error ? err.message : String(err);
       this.scheduler.failed(batch);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, hostMs, ok: false, errorId, error: message });
-      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}: ${message}`, errorId, err, { batchId, batchSize: batch.length }));
+      // The model's own words (onnxruntime's, with node names and paths) go to the log under errorId, not to clients.
+      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}; the log has the reason under error id ${errorId}`, errorId, err, { model: this.name, batchId, batchSize: batch.length }));
     } finally {
       this.#notifyIfIdle();
     }

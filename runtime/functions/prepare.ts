@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
-import { elementType, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
+import { elementType, firstNonFinite, largestFinite, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/model-batcher.ts';
 import type { ItemInput, RawBody } from './define.ts';
 import type { HookLimits } from './hook-limits.ts';
@@ -60,9 +60,21 @@ export async function prepareItem(fn: LoadedFunction, input: unknown, meta: Mode
     if (elementType(t) !== spec.type) throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${elementType(t)}`);
     const why = shapeMismatch(t, spec.shape, spec.name);
     if (why) throw new BadInputError('bad_shape', why, { input: spec.name, dims: [...t.dims] });
+    const at = firstNonFinite(t);
+    if (at >= 0) throw nonFiniteInput(fn.name, spec.name, spec.type, at, t.data[at] as number);
   }
   for (const key of Object.keys(feeds)) {
     if (!meta.inputs.some((i) => i.name === key)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave "${key}", which is not an input of the model`);
   }
   return feeds;
+}
+
+/**
+ * The 400 of an item whose floating-point tensor holds NaN or Infinity. From JSON it is almost always a
+ * number beyond what the element type holds (1e308 becomes Infinity as float32), so the message names that
+ * limit; the field of the request is the handler's to name (its schema), the model input is the runtime's.
+ */
+function nonFiniteInput(fn: string, input: string, type: string, index: number, value: number): BadInputError {
+  const limit = largestFinite[type];
+  return new BadInputError('out_of_range', `input "${input}" of the model holds ${value} at element ${index} after "${fn}" pre(): a model input must be finite, and ${type} holds at most ±${limit} (is a value of the request beyond it?)`, { input, index, largest: limit });
 }

@@ -157,3 +157,38 @@ export function elementType(t: { readonly data: TensorData; readonly type?: Tagg
 export function tagOf(ort: string): TaggedType | undefined {
   return ort === 'bool' || ort === 'float16' ? ort : undefined;
 }
+
+/**
+ * The largest finite value of each floating-point element type. A JSON number beyond it cannot be held:
+ * converting it gives Infinity (1e308 as float32), and a model fed Infinity answers NaN, a 200 with garbage.
+ */
+export const largestFinite: Readonly<Record<string, number>> = { float16: 65504, float32: 3.4028234663852886e38, float64: Number.MAX_VALUE };
+
+/**
+ * The index of the first element of a floating-point tensor that is not a finite number (NaN or
+ * ±Infinity), or -1 when every element is finite or the type is not floating point. float16 is read from its
+ * bit pattern (exponent bits all set). One pass, no allocation: it runs on every item before it is queued.
+ */
+export function firstNonFinite(t: { readonly data: TensorData; readonly type?: TaggedType }): number {
+  const { data } = t;
+  if (t.type === 'float16') {
+    const h = data as Uint16Array;
+    for (let i = 0; i < h.length; i++) if ((h[i] & 0x7c00) === 0x7c00) return i;
+    return -1;
+  }
+  if (data instanceof Float32Array) return firstNonFinite32(data);
+  if (data instanceof Float64Array) return firstNonFinite64(data);
+  return -1;
+}
+
+// One loop per array type, so each stays monomorphic for the JIT. v - v is 0 for a finite v and NaN for NaN
+// and ±Infinity.
+function firstNonFinite32(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
+}
+
+function firstNonFinite64(a: Float64Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
+}

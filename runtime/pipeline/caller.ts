@@ -1,4 +1,4 @@
-import { OverloadedError } from '../errors.ts';
+import { OverloadedError, TooExpensiveError } from '../errors.ts';
 import type { AdmissionDecision } from '../scheduler/admission.ts';
 
 /** Who a refusal names, and the details its reply carries. */
@@ -25,7 +25,8 @@ export function v2Caller(model: string): string {
   return `v2:${model}`;
 }
 
-/** The 503 of a call its model's scheduler refused. */
-export function overloaded(who: Caller, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError {
-  return new OverloadedError(`${who.name} cannot meet its SLO of ${sloMs} ms: ${decision.reason}`, decision.retryAfterSec, who.details);
+/** The reply to a call its model's scheduler refused: 503 to try again later, or 422 when it never fits. */
+export function refused(who: Caller, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError | TooExpensiveError {
+  const message = `${who.name} cannot meet its SLO of ${sloMs} ms: ${decision.reason}`;
+  return decision.neverFits ? new TooExpensiveError(message, { ...who.details, sloMs }) : new OverloadedError(message, decision.retryAfterSec, who.details);
 }

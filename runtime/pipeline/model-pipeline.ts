@@ -13,7 +13,8 @@ import { bytesPerItem } from '../models/item-bytes.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import { batchCapForMemory, sloFeasibility, type BatchCost } from '../scheduler/formula.ts';
 import type { HostView } from '../scheduler/types.ts';
-import { overloaded, type Caller } from './caller.ts';
+import { withoutPaths } from '../without-paths.ts';
+import { refused, type Caller } from './caller.ts';
 
 export type ModelStatus = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; error: string };
 
@@ -106,9 +107,9 @@ export class ModelPipeline {
       this.#capByMemory(meta);
       this.#status = { state: 'ready' };
     } catch (err) {
-      const error = (err as Error).message;
-      this.#status = { state: 'failed', error };
-      this.#opts.log.error({ model: this.name, err: error }, 'model failed to load');
+      // The status is what /readyz, 503s and the dashboard show: no paths of this host; the log has all.
+      this.#status = { state: 'failed', error: withoutPaths((err as Error).message) };
+      this.#opts.log.error({ model: this.name, file: this.config.file, err }, 'model failed to load');
     }
   }
 
@@ -170,7 +171,7 @@ export class ModelPipeline {
     if (this.batcher.waiting >= this.#queueLength) return new OverloadedError(`the queue of model "${this.name}" is full (${this.#queueLength} items)`, 1);
     if (!shed) return undefined;
     const decision = this.scheduler.admit(deadlineMs, 'door', sloMs);
-    return decision.admit ? undefined : overloaded(who, sloMs, decision);
+    return decision.admit ? undefined : refused(who, sloMs, decision);
   }
 
   /** The fitted cost of a batch in seconds, once there is a fit. */
@@ -187,10 +188,13 @@ export class ModelPipeline {
     return { feasible: f.feasible, zeroLoadBoundMs: f.zeroLoadBound * 1000, ...(f.reason ? { reason: f.reason } : {}) };
   }
 
-  /** Throws the 503 of a call that, once its body was read, can no longer meet its deadline. */
-  admitQueued(who: Caller, deadlineMs: number, sloMs: number): void {
-    const decision = this.scheduler.admit(deadlineMs, 'queued', sloMs);
-    if (!decision.admit) throw overloaded(who, sloMs, decision);
+  /**
+   * Throws the refusal of a call that, once its body was read and its item made, can no longer meet its
+   * deadline: 503, or 422 when its own work (`ownHostMs`, measured alone) shows it never could.
+   */
+  admitQueued(who: Caller, deadlineMs: number, sloMs: number, ownHostMs?: number): void {
+    const decision = this.scheduler.admit(deadlineMs, 'queued', sloMs, ownHostMs);
+    if (!decision.admit) throw refused(who, sloMs, decision);
   }
 
   /** Queues one item; see {@link ModelBatcher.submit}. */

@@ -35,16 +35,28 @@ export interface AdmissionInput {
    * at the door), the loop's lag it meets after its batch, and its post and reply. Default 0.
    */
   extraMs?: number;
+  /**
+   * After `pre`: the call's own host work, ms, measured while no other call's work ran beside it (undefined
+   * when some did, or at the door), and its SLO. With both, a call that would be refused and whose own work,
+   * its batch alone on the device and its post add up to more than its SLO is refused as never fitting.
+   */
+  ownHostMs?: number;
+  sloMs?: number;
 }
 
-export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number };
+/**
+ * A refusal's `neverFits` says the call's own cost exceeds its SLO even on an idle runtime: no retry can
+ * help (the runtime answers it 422, without Retry-After, and `retryAfterSec` is 0).
+ */
+export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number; neverFits?: true };
 
 /**
  * Decides at arrival whether a call can still meet its deadline, so an overloaded runtime answers 503 at
  * once instead of a late 200. Two tests: (1) the call's predicted completion, after the host work it still
  * needs and the batches ahead of it in EDF order, is past its deadline; (2) the formula's mean-latency bound
  * of the whole path at the live rate (device bound plus the host stage's mean) is over the objective times
- * `overloadFactor` (or the load is unstable, rho >= 1).
+ * `overloadFactor` (or the load is unstable, rho >= 1). After `pre`, a call refused by (1) whose own cost alone
+ * (measured host work, its batch alone, its post) exceeds its SLO is marked `neverFits`.
  */
 export function admit(input: AdmissionInput): AdmissionDecision {
   const { predictMs, maxBatch, lanes } = input;
@@ -64,6 +76,15 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   const extra = input.extraMs ?? 0;
   const idle = input.itemsAhead === 0 && input.runningRemainingMs === 0;
   if (idle && input.nowMs < input.deadlineMs) return { admit: true, predictedDoneMs: input.nowMs + extra + predictMs(1)! };
+  // Past the idle case, so a fit that predicts too much refuses no more calls than it did, and an idle
+  // model still serves (and learns from) the best case.
+  if (input.ownHostMs !== undefined && input.sloMs !== undefined) {
+    const deviceMs = predictMs(1)!;
+    const ownMs = input.ownHostMs + extra + deviceMs;
+    if (ownMs > input.sloMs) {
+      return { admit: false, neverFits: true, reason: `its own work takes ${Math.round(ownMs)} ms even on an idle runtime (${Math.round(input.ownHostMs)} ms to prepare, ${deviceMs.toFixed(1)} ms on the device), more than its SLO of ${input.sloMs} ms`, retryAfterSec: 0 };
+    }
+  }
   const batchesAhead = Math.floor(input.itemsAhead / maxBatch);
   const mine = predictMs(Math.min(maxBatch, (input.itemsAhead % maxBatch) + 1))!;
   const waitMs = extra + input.runningRemainingMs / lanes + (batchesAhead * full) / lanes;

@@ -193,9 +193,10 @@ export class ModelScheduler<T> {
   /**
    * Whether a call with `deadlineMs` can still make it. `stage` says what the call still needs on the
    * host: at the door (before its body is read) it needs its whole host time; once its item exists only
-   * what follows its batch. Pure of side effects: a refused call costs nothing here.
+   * what follows its batch. Pure of side effects: a refused call costs nothing here. `ownHostMs` (after
+   * `pre` only) is the call's own host work when it ran alone, which lets a refusal say it never fits.
    */
-  admit(deadlineMs: number, stage: 'door' | 'queued', sloMs: number): AdmissionDecision {
+  admit(deadlineMs: number, stage: 'door' | 'queued', sloMs: number, ownHostMs?: number): AdmissionDecision {
     const nowMs = this.#opts.clock.now();
     const host = this.#opts.host();
     const f = this.fit.get();
@@ -216,7 +217,7 @@ export class ModelScheduler<T> {
       overloadFactor: this.#opts.overloadFactor,
       // At the door the call still needs all of its host time; once its item is queued, only its post.
       extraMs: (stage === 'door' ? this.#preMs : 0) + this.#postMs,
-      ...(stage === 'door' ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) } : {}),
+      ...(stage === 'door' ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) } : { ownHostMs, sloMs }),
     });
   }
 

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EdgebatchError, ModelUnavailableError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { withoutPaths } from '../without-paths.ts';
 import { jsonReply } from './json-reply.ts';
 import { totalTiming } from './server-timing.ts';
 
@@ -31,7 +32,19 @@ export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody)
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';
   // A model that could not load may come back (a redeploy, a restart): say when to ask again.
   if (err instanceof ModelUnavailableError) headers['retry-after'] = '10';
-  return { status: err.status as ContentfulStatusCode, body: body(err.code, err.message, err.details), headers };
+  return { status: err.status as ContentfulStatusCode, body: body(err.code, withoutPaths(err.message), clientDetails(err.details)), headers };
+}
+
+/** An error's details as a client sees them: string facts without paths of this host (the log keeps them). */
+function clientDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details) return details;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(details)) {
+    if (typeof v !== 'string') continue;
+    const safe = withoutPaths(v);
+    if (safe !== v) (out ??= { ...details })[k] = safe;
+  }
+  return out ?? details;
 }
 
 /**

@@ -73,3 +73,19 @@ test('an idle model admits whatever learnt host times say: only the live lag and
   assert.equal(admit({ ...base, extraMs: 500 }).admit, true, 'a host estimate of 500 ms left by an overload does not refuse an idle model');
   assert.equal(admit({ ...base, extraMs: 500, itemsAhead: 1 }).admit, false, 'with work ahead the estimate counts');
 });
+
+test('after pre, a refused call whose own work alone exceeds its SLO never fits; a busy model only delays one that would', () => {
+  // Own work 60 ms measured alone + its batch alone (5 ms) > a 50 ms SLO: no retry can help.
+  const never = admit({ ...base, nowMs: 1060, deadlineMs: 1050, ownHostMs: 60, sloMs: 50, itemsAhead: 3 });
+  assert.equal(never.admit, false);
+  assert.ok(!never.admit && never.neverFits === true && never.retryAfterSec === 0, JSON.stringify(never));
+  assert.ok(!never.admit && /65 ms even on an idle runtime \(60 ms to prepare, 5\.0 ms on the device\), more than its SLO of 50 ms/.test(never.reason), !never.admit ? never.reason : '');
+  // Own work 10 ms, but 40 items ahead: late now, would fit on a less busy runtime.
+  const busy = admit({ ...base, nowMs: 1010, deadlineMs: 1050, ownHostMs: 10, sloMs: 50, itemsAhead: 40 });
+  assert.ok(!busy.admit && !busy.neverFits && busy.retryAfterSec >= 1, JSON.stringify(busy));
+  // The same expensive call with its time not measured alone (others ran beside it): a plain refusal.
+  const shared = admit({ ...base, nowMs: 1060, deadlineMs: 1050, sloMs: 50, itemsAhead: 3 });
+  assert.ok(!shared.admit && !shared.neverFits && shared.retryAfterSec >= 1);
+  // An idle model still takes a call whose deadline has not passed, whatever its own work predicts.
+  assert.equal(admit({ ...base, nowMs: 1040, deadlineMs: 1050, ownHostMs: 40, sloMs: 50, predictMs: (b) => 30 * b }).admit, true);
+});

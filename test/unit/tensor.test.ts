@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canShareBatch, dataType, elementType, shapeMismatch, stack, tagOf, unstack } from '../../runtime/models/tensor.ts';
+import { canShareBatch, dataType, elementType, firstNonFinite, shapeMismatch, stack, tagOf, unstack } from '../../runtime/models/tensor.ts';
 
 test('stack puts items of equal shape one after another and unstack gives them back in order', () => {
   const a = { data: Float32Array.of(1, 2, 3, 4), dims: [2, 2] };
@@ -72,4 +72,15 @@ test('bool and float16 tags survive stack and unstack; unsigned and 16-bit array
   assert.equal(dataType(new Int16Array(1)), 'int16');
   assert.equal(tagOf('float16'), 'float16');
   assert.equal(tagOf('uint16'), undefined);
+});
+
+test('firstNonFinite finds the first NaN or Infinity of a float tensor, float16 by its bits, and ignores integers', () => {
+  assert.equal(firstNonFinite({ data: Float32Array.of(1, -3.4028234663852886e38, 0) }), -1);
+  assert.equal(firstNonFinite({ data: Float32Array.from([1, 1e308, NaN]) }), 1, '1e308 is Infinity as float32');
+  assert.equal(firstNonFinite({ data: Float64Array.of(0, 1e308, -Infinity) }), 2);
+  assert.equal(firstNonFinite({ data: Float64Array.of(NaN) }), 0);
+  assert.equal(firstNonFinite({ data: Uint16Array.of(0x7bff, 0xfbff, 0x7e00), type: 'float16' }), 2, '65504 and -65504 are finite, 0x7e00 is NaN');
+  assert.equal(firstNonFinite({ data: Uint16Array.of(0x7c00) }), -1, 'an untagged Uint16Array is uint16, not float16');
+  assert.equal(firstNonFinite({ data: Int32Array.of(0, -1) }), -1);
+  assert.equal(firstNonFinite({ data: ['a'] }), -1);
 });

@@ -174,6 +174,19 @@ describe('decoding into rows', () => {
     refuses([{ name: 'x', datatype: 'FP32', shape: [1e6, 1e9], data: [1] }], /1000000000000000 elements: more than one request may carry \(1000\)/, [], dynamic);
   });
 
+  test('a number beyond what FP32 or FP16 holds is refused, naming the element; binary NaN and Infinity too', () => {
+    refuses([x({ data: [1, 2, 3, 4, 1e308, 6, 7, 8, 9, 10, 11, 12] })], /data\[4\] of input "x" is 1e\+308, beyond what FP32 holds \(at most ±3\.4028234663852886e\+38\)/);
+    refuses([x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -3.5e38] })], /data\[11\] of input "x" is -3\.5e\+38, beyond what FP32 holds/);
+    assert.equal((decode([x({ data: [3.4028234663852886e38, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })])[0].x.data as Float32Array)[0], 3.4028234663852886e38, 'the largest float32 itself is taken');
+    const half: ModelMeta = { inputs: [{ name: 'h', type: 'float16', shape: ['N', 2] }], outputs: [] };
+    refuses([{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [65504, 70000] }], /data\[1\] of input "h" is 70000, beyond what FP16 holds \(at most ±65504\)/, [], half);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const floats = Float32Array.from({ length: 12 }, (_, i) => (i === 7 ? bad : i));
+      refuses([x({ data: undefined, parameters: { binary_data_size: 48 } })], /element 7 of input "x" \(binary FP32\) is NaN or Infinity/, [Buffer.from(floats.buffer)]);
+    }
+    refuses([{ name: 'h', datatype: 'FP16', shape: [1, 2], parameters: { binary_data_size: 4 } }], /element 1 of input "h" \(binary FP16\) is NaN or Infinity/, [Buffer.from(Uint16Array.of(0x3c00, 0xfc00).buffer)], half);
+  });
+
   test('data missing, or sent both inline and as binary', () => {
     refuses([x({ data: undefined })], /input "x" has no data/);
     refuses([x()], /both data and binary_data_size/, [Buffer.alloc(48)]);

@@ -17,10 +17,11 @@ export function operationIdOf(name: string): string {
  * the codes say which rows of the table can answer with that status.
  */
 const errorResponses = {
-  '400': response('The body is not JSON (`bad_json`), fails the schema (`invalid_input`, with every issue and its path), does not make an item the model accepts (`bad_shape`), or `x-slo-ms` is not a positive number (`bad_request`).'),
+  '400': response('The body is not JSON (`bad_json`), fails the schema (`invalid_input`, with every issue and its path), does not make an item the model accepts (`bad_shape`), holds a number its model input\'s element type cannot hold (`out_of_range`), or `x-slo-ms` is not a positive number (`bad_request`).'),
   '404': response('The function does not exist (`not_found`), e.g. it was deleted since this document was read.'),
   '413': response('The body is larger than `limits.bodyBytes` (`payload_too_large`).'),
   '415': response('The body is neither JSON nor a raw type the function takes (`unsupported_media_type`).'),
+  '422': response('The call is valid but its own work (its `pre` alone, plus its batch alone on the device) takes longer than its SLO, so it can never be answered in time (`too_expensive`); no Retry-After, as no retry helps.'),
   '500': response('The model run failed for this call\'s batch, or `post` threw (`run_failed`, with `errorId` and, for a batch, `batchId`).'),
   '503': response('The queue is full or the SLO cannot be met at the current load (`overloaded`), or the model could not be loaded (`model_unavailable`). Retry after `Retry-After` seconds.', {
     'retry-after': { description: 'Seconds to wait before calling again.', schema: { type: 'integer', minimum: 1 } },
@@ -39,7 +40,7 @@ const errorSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'overloaded', 'model_unavailable', 'run_failed', 'internal'] },
+        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'out_of_range', 'not_found', 'payload_too_large', 'unsupported_media_type', 'too_expensive', 'overloaded', 'model_unavailable', 'run_failed', 'internal'] },
         message: { type: 'string' },
         issues: { type: 'array', description: 'invalid_input: every schema issue', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
         errorId: { type: 'string', description: 'run_failed: the id the server logged the failure under' },

@@ -7,7 +7,7 @@
 import type { ItemFeeds } from '../../batching/model-batcher.ts';
 import { BadInputError, EdgebatchError } from '../../errors.ts';
 import type { ModelMeta, ValueInfo } from '../../lanes/protocol.ts';
-import { allocLike, copyInto, elementType, sliceOf, type ItemTensor, type TensorData } from '../../models/tensor.ts';
+import { allocLike, copyInto, elementType, firstNonFinite, sliceOf, type ItemTensor, type TensorData } from '../../models/tensor.ts';
 import { carrier, fromOrtType, isV2Datatype, jsonElement, jsonValue, v2Datatypes, type V2Datatype } from './datatypes.ts';
 import { v2Shape } from './metadata.ts';
 import type { RequestInput, RequestOutput } from './schema.ts';
@@ -174,7 +174,13 @@ function decodeInput(input: RequestInput, chunk: Buffer | undefined, spec: Value
   const count = product(shape);
   if (count > limits.maxElements) throw bad(`input "${name}" has shape [${shape.join(', ')}], ${count} elements: more than one request may carry (${limits.maxElements})`);
   if (chunk && input.data !== undefined) throw bad(`input "${name}" has both data and binary_data_size; send one`);
-  if (chunk) return fromBinary(name, datatype, chunk, shape);
+  if (chunk) {
+    const data = fromBinary(name, datatype, chunk, shape);
+    // Binary floats can carry NaN and Infinity bit patterns, which JSON cannot: refused as a function's item is.
+    const at = firstNonFinite({ data, type: carrier(datatype).tag });
+    if (at >= 0) throw bad(`element ${at} of input "${name}" (binary ${datatype}) is NaN or Infinity; a model input must be finite`);
+    return data;
+  }
   if (input.data === undefined) throw bad(`input "${name}" has no data (and no binary_data_size)`);
   return fromJson(name, datatype, input.data, shape);
 }

@@ -3,7 +3,7 @@
  * runtime's arrays (runtime/models/tensor.ts). One table, so metadata, decoding and encoding cannot disagree.
  * Pure: no I/O, unit-tested in test/v2-codec.test.ts.
  */
-import type { NumericData, TaggedType } from '../../models/tensor.ts';
+import { largestFinite, type NumericData, type TaggedType } from '../../models/tensor.ts';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
@@ -58,12 +58,16 @@ export function carrier(d: V2Datatype): Carrier {
 
 /**
  * One JSON value as the element `d` stores, or a reason it is not one: BOOL takes true/false, BYTES a string,
- * FP16 a number (rounded to the nearest half), integers a whole number in their range.
+ * FP16 and FP32 a number within their finite range (FP16 rounded to the nearest half), integers a whole number
+ * in their range.
  */
 export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string | { why: string } {
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
   if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };
   if (typeof v !== 'number') return { why: 'not a number' };
+  // Beyond the largest finite value the conversion would give Infinity, and the model NaN (FP64 holds any JSON number).
+  const largest = largestFinite[table[d].ort];
+  if (largest !== undefined && Math.abs(v) > largest) return { why: `beyond what ${d} holds (at most ±${largest})` };
   if (d === 'FP16') return toHalf(v);
   const range = table[d].range;
   if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) return { why: `not a ${d} (an integer from ${range[0]} to ${range[1]}${d.endsWith('64') ? ', the most JSON carries exactly; send larger ones as binary' : ''})` };
