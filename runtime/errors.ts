@@ -41,8 +41,10 @@ export class PayloadTooLargeError extends EdgebatchError {
 
 /** 415: a body of a media type the function does not take (neither JSON nor one of its `raw.types`). */
 export class UnsupportedMediaTypeError extends EdgebatchError {
-  constructor(fn: string, contentType: string, accepts: readonly string[]) {
-    super('unsupported_media_type', 415, `"${fn}" does not take a body of type ${contentType}; it takes ${accepts.join(', ')}`, { function: fn, contentType, accepts });
+  /** `part`: the field name, when the type is that of a multipart form's file part. */
+  constructor(fn: string, contentType: string, accepts: readonly string[], part?: string) {
+    const what = part === undefined ? 'a body' : `a form part ("${part}")`;
+    super('unsupported_media_type', 415, `"${fn}" does not take ${what} of type ${contentType}; it takes ${accepts.join(', ')}`, { function: fn, contentType, accepts, ...(part === undefined ? {} : { part }) });
   }
 }
 

@@ -1,4 +1,5 @@
 import { lanesOn, type DeviceKind, type ResolvedConfig } from './config.ts';
+import { nativeLogLevel } from './models/providers.ts';
 import { CancelledError, EdgebatchError, HookTimeoutError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
 import type { BatchOutcome, Cancellation, ItemFeeds } from './batching/model-batcher.ts';
 import { submitRows } from './batching/row-group.ts';
@@ -114,7 +115,7 @@ export class Runtime {
     this.log = log;
     this.versions = new VersionStore(config.dataDir);
     for (const kind of new Set(Object.values(config.models).map((m) => m.device))) {
-      this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane }));
+      this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane, nativeLogLevel: nativeLogLevel(config.logLevel) }));
     }
     this.models = new ModelRegistry(config.models, (model) => this.#devices.get(config.models[model].device)!, config.limits.modelCacheBytes);
     const onGpu = (m: { device: DeviceKind }) => m.device === 'webgpu' || m.device === 'cuda';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importUserModule } from './build-mode.ts';
 import { resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Runtime } from './runtime.ts';
@@ -17,7 +18,7 @@ import type { AppEnv } from './server/app-env.ts';
 export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new Error(`config file ${file} not found`);
-  const mod = (await import(pathToFileURL(abs).href)) as { default?: UserConfig };
+  const mod = (await importUserModule(pathToFileURL(abs).href)) as { default?: UserConfig };
   if (!mod.default) throw new Error(`${file} must \`export default defineConfig({...})\``);
   return resolveConfig({ ...mod.default, ...overrides }, path.dirname(abs), env);
 }

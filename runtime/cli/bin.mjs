@@ -1,6 +1,39 @@
 #!/usr/bin/env node
-// The `edgebatch` command: register tsx so the TypeScript CLI and the user's handler files load, then run it.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('./main.ts');
+// The `edgebatch` command. It runs the ahead-of-time build in dist/ (`npm run build`, which `npm ci` runs
+// through `prepare`), so no TypeScript is transformed at start; tsx is registered later, and only by a
+// command that imports a user's TypeScript file (start, dev). Where dist/ is missing, or older than a file
+// under runtime/ (the sources were edited since the last build), it runs the sources through tsx instead:
+// slower to start, never stale.
+import { readdirSync, statSync } from 'node:fs';
+
+const runtimeDir = new URL('../', import.meta.url);
+const builtStamp = new URL('../../dist/BUILT', import.meta.url);
+
+/** When dist/ was last built completely (scripts/build.ts writes the stamp last), or 0 when it was not. */
+function builtAt() {
+  try {
+    return statSync(builtStamp).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether some file under runtime/ changed after `since`. */
+function sourcesNewerThan(since) {
+  for (const entry of readdirSync(runtimeDir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs > since) return true;
+  }
+  return false;
+}
+
+const built = builtAt();
+let main;
+if (built > 0 && !sourcesNewerThan(built)) {
+  ({ main } = await import('../../dist/cli.js'));
+} else {
+  if (process.stderr.isTTY) process.stderr.write(`edgebatch: dist/ is ${built ? 'older than runtime/' : 'not built'}; running the sources through tsx (npm run build to start fast)\n`);
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('./main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

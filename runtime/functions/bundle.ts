@@ -23,23 +23,35 @@ const common: BuildOptions = {
   legalComments: 'none',
 };
 
+/** `import.meta.url` as code, not inside a string or a longer name. */
+const importMetaUrl = /(?<![\w$'"`.])import\.meta\.url(?![\w$'"`])/g;
+
+/**
+ * Rewrites `import.meta.url` in every bundled source file (not packages) to the expression `urlOf` gives for
+ * that file, so code that finds files beside itself (`new URL('./page/', import.meta.url)`) still finds them
+ * once it is bundled into another file.
+ */
+export function moduleUrlsAs(urlOf: (file: string) => string): Plugin {
+  return {
+    name: 'edgebatch-module-urls',
+    setup(b) {
+      b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        if (source.search(importMetaUrl) < 0) return undefined;
+        const loader = /\.[cm]?tsx?$/.test(args.path) ? (args.path.endsWith('x') ? 'tsx' : 'ts') : 'js';
+        return { contents: source.replace(importMetaUrl, urlOf(args.path)), loader };
+      });
+    },
+  };
+}
+
 /**
  * Inlined helpers keep `import.meta.url` pointing at their own source file, so a helper that reads a file
  * beside it (`new URL('./sample-line.png', import.meta.url)`) reads the same file after bundling. Such a
  * file must then exist at that path where the runtime runs.
  */
-const keepModuleUrls: Plugin = {
-  name: 'edgebatch-module-urls',
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
-      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
-      const loader = /\.[cm]?tsx?$/.test(args.path) ? (args.path.endsWith('x') ? 'tsx' : 'ts') : 'js';
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader };
-    });
-  },
-};
+const keepModuleUrls = moduleUrlsAs((file) => JSON.stringify(pathToFileURL(file).href));
 
 /** An upload has no folder to resolve from, so `packages: 'external'` cannot tell a package: every bare import is one. */
 const bareImportsExternal: Plugin = {

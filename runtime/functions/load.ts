@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../duration.ts';
 import type { FunctionDefinition } from './define.ts';
+import { importUserModule } from '../build-mode.ts';
 import { describeImportError } from './source-errors.ts';
 
 /** A handler file that passed every check, ready to serve. */
@@ -63,7 +64,7 @@ export async function loadFunctionFile(
   let mod: { default?: unknown };
   try {
     // The version in the URL makes a changed file a new module instead of the cached one.
-    mod = await import(`${pathToFileURL(file).href}?v=${version}`);
+    mod = (await importUserModule(`${pathToFileURL(file).href}?v=${version}`)) as typeof mod;
   } catch (err) {
     return fail(`cannot be imported: ${describeImportError(err)}`);
   }

@@ -16,7 +16,7 @@ export class Device {
   readonly #queue: PQueue;
 
   constructor(options: DeviceOptions) {
-    this.#lanes = Array.from({ length: options.lanes }, () => new Lane({ device: options.device, threads: options.threads }));
+    this.#lanes = Array.from({ length: options.lanes }, () => new Lane({ device: options.device, threads: options.threads, nativeLogLevel: options.nativeLogLevel }));
     this.#free = [...this.#lanes];
     this.#queue = new PQueue({ concurrency: options.lanes });
   }

@@ -8,6 +8,8 @@ import { sessionFailure, sessionOptions } from '../models/providers.ts';
 import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
 
 const options = workerData as LaneOptions;
+// Before the first session: onnxruntime reads it once, when its environment is created.
+ort.env.logLevel = options.nativeLogLevel;
 const sessions = new Map<string, { file: string; session: ort.InferenceSession }>();
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ModelMeta['inputs'] {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
+import { workerEntry } from '../build-mode.ts';
 
 type Pending = { resolve: (r: LaneReply & { ok: true }) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
@@ -21,7 +22,7 @@ export class Lane {
   }
 
   #spawn(): void {
-    const worker = new Worker(new URL('./lane-bootstrap.mjs', import.meta.url), { workerData: this.#options });
+    const worker = new Worker(workerEntry('lane-worker', new URL('./lane-bootstrap.mjs', import.meta.url)), { workerData: this.#options });
     worker.on('message', (reply: LaneReply) => {
       const p = this.#pending.get(reply.id);
       if (!p) return;

@@ -1,4 +1,5 @@
 import type { DeviceKind } from '../config.ts';
+import type { NativeLogLevel } from '../models/providers.ts';
 import type { TensorData } from '../models/tensor.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface ModelRef {
 export interface LaneOptions {
   device: DeviceKind;
   threads: number;
+  /** onnxruntime's own logger in the lane (providers.ts: nativeLogLevel), from the runtime's log level. */
+  nativeLogLevel: NativeLogLevel;
 }
 
 export interface ValueInfo {

@@ -18,6 +18,23 @@ export function sessionOptions(device: DeviceKind, threads: number): InferenceSe
   };
 }
 
+/** The levels of onnxruntime's own logger (`ort.env.logLevel`). */
+export type NativeLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+
+/**
+ * onnxruntime's own logger, from the runtime's (pino) level. It writes to stderr natively, in its own format
+ * with ANSI colours (a CUDA provider that cannot load prints red lines), outside the JSON logs; what it
+ * reports at error level also comes back as the exception the runtime logs and answers with. So it is
+ * quiet (fatal only) unless the runtime logs at `debug` (its warnings) or `trace` (everything), for
+ * diagnosing onnxruntime itself. The session's own `logSeverityLevel` does not cover the environment's
+ * logger, which is where provider loading reports.
+ */
+export function nativeLogLevel(runtimeLevel: string): NativeLogLevel {
+  if (runtimeLevel === 'trace') return 'verbose';
+  if (runtimeLevel === 'debug') return 'warning';
+  return 'fatal';
+}
+
 /**
  * Whether the Vulkan loader (libvulkan.so.1) can be opened. Dawn, under onnxruntime's WebGPU provider, finds
  * GPUs through it on Linux; without it the provider reports only "no adapters", which hides the cause.

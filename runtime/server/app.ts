@@ -17,7 +17,8 @@ import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
 import { cancellationOf, readBody, skipBody } from './node-request.ts';
-import { mediaType, takesRaw } from './body-type.ts';
+import { bodyKind, mediaType, type BodyKind } from './body-type.ts';
+import { multipartFile } from './multipart.ts';
 import { RawRequestBody } from '../functions/prepare.ts';
 
 export type { AppEnv } from './app-env.ts';
@@ -88,10 +89,11 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       signal: outgoing ? undefined : c.req.raw.signal,
       // Read and parse only once the call is admitted: a shed call costs no body read or parse.
       readBody: async () => {
-        const type = mediaType(incoming ? incoming.headers['content-type'] : c.req.header('content-type'));
-        let raw: boolean;
+        const header = incoming ? incoming.headers['content-type'] : c.req.header('content-type');
+        const type = mediaType(header);
+        let kind: BodyKind;
         try {
-          raw = takesRaw(call.fn, type);
+          kind = bodyKind(call.fn, type);
         } catch (err) {
           // A 415 before the body is read, like a refusal.
           skipBody(incoming);
@@ -100,7 +102,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
         let t = performance.now();
         const bytes = incoming ? await readBody(incoming, bodyBytes) : Buffer.from(await c.req.arrayBuffer());
         stages.add('read', performance.now() - t);
-        if (raw) return new RawRequestBody(bytes, type);
+        if (kind === 'raw') return new RawRequestBody(bytes, type);
+        if (kind === 'multipart') return multipartFile(call.fn, bytes, header!);
         const text = bytes.toString('utf8');
         t = performance.now();
         try {

@@ -20,15 +20,30 @@ function isJsonType(type: string): boolean {
   return type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain' || type === 'application/x-www-form-urlencoded';
 }
 
-/**
- * Whether the call's body is to be taken as raw bytes (true) or read as JSON (false). A non-JSON type the
- * function does not list in `raw.types` (exactly or as `family/*`) is a 415 that says what it takes.
- */
-export function takesRaw(fn: LoadedFunction, type: string): boolean {
-  if (isJsonType(type)) return false;
+/** How a call's body is read: as JSON, as raw bytes, or as a multipart form whose file part is the raw bytes. */
+export type BodyKind = 'json' | 'raw' | 'multipart';
+
+/** Whether a function's `raw.types` list a media type, exactly or as its family (`image/*`). */
+export function takesRawType(fn: LoadedFunction, type: string): boolean {
   const types = fn.definition.raw?.types ?? [];
   const slash = type.indexOf('/');
-  const family = slash < 0 ? undefined : `${type.slice(0, slash)}/*`;
-  if (types.includes(type) || (family !== undefined && types.includes(family))) return true;
-  throw new UnsupportedMediaTypeError(fn.name, type, ['application/json', ...types]);
+  return types.includes(type) || (slash > 0 && types.includes(`${type.slice(0, slash)}/*`));
+}
+
+/** What a function takes, as its 415 says: JSON, and for a function with `raw`, its types and multipart forms. */
+export function acceptedTypes(fn: LoadedFunction): string[] {
+  const types = fn.definition.raw?.types;
+  return types ? ['application/json', ...types, 'multipart/form-data'] : ['application/json'];
+}
+
+/**
+ * How the call's body is to be read. A function with a `raw` option also takes `multipart/form-data` (its
+ * file part is checked against `raw.types` once parsed). A non-JSON type the function does not take is a 415
+ * that says what it takes.
+ */
+export function bodyKind(fn: LoadedFunction, type: string): BodyKind {
+  if (isJsonType(type)) return 'json';
+  if (fn.definition.raw && type === 'multipart/form-data') return 'multipart';
+  if (takesRawType(fn, type)) return 'raw';
+  throw new UnsupportedMediaTypeError(fn.name, type, acceptedTypes(fn));
 }

@@ -60,10 +60,11 @@ test("every function's example is the handler's own and passes its request schem
   }
 });
 
-test('a function that takes raw bytes documents each raw type as binary, a JSON-only one only JSON', () => {
+test('a function that takes raw bytes documents each raw type as binary and a form with a file, a JSON-only one only JSON', () => {
   const content = (name: string) => operations().find((o) => o.route === `/functions/${name}`)!.op.requestBody.content;
-  assert.deepEqual(Object.keys(content('text-direction')), ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream']);
+  assert.deepEqual(Object.keys(content('text-direction')), ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream', 'multipart/form-data']);
   assert.deepEqual(content('text-direction')['image/png'].schema, { type: 'string', format: 'binary' });
+  assert.deepEqual(content('text-direction')['multipart/form-data'].schema, { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] });
   assert.deepEqual(Object.keys(content('mlp-classify')), ['application/json']);
 });
 

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { importUserModule } from '../../build-mode.ts';
 import { describeImportError } from '../source-errors.ts';
 import type { ProbeReply, ProbeRequest } from './probe.ts';
 
@@ -13,7 +14,7 @@ const reply = (r: ProbeReply) => parentPort!.postMessage(r);
 
 let mod: { default?: { input?: unknown; pre?: unknown; example?: unknown } };
 try {
-  mod = await import(pathToFileURL(file).href);
+  mod = (await importUserModule(pathToFileURL(file).href)) as typeof mod;
 } catch (err) {
   reply({ ok: false, stage: 'import', message: describeImportError(err) });
   process.exit(0);

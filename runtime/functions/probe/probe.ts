@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../build-mode.ts';
 
 /** What the check's worker is given. A worker has a module cache of its own, so a changed file is read afresh. */
 export interface ProbeRequest {
@@ -28,7 +29,7 @@ export function probeHandler(file: string, limits: ProbeLimits): Promise<string 
   return new Promise((resolve) => {
     let stage: 'starting' | ProbeReply['stage'] = 'starting';
     let settled = false;
-    const worker = new Worker(new URL('./probe-bootstrap.mjs', import.meta.url), {
+    const worker = new Worker(workerEntry('probe-worker', new URL('./probe-bootstrap.mjs', import.meta.url)), {
       workerData: { file } satisfies ProbeRequest,
       resourceLimits: { maxOldGenerationSizeMb: limits.heapMb },
       // The handler's console output belongs to the runtime's log streams, as it would after loading.

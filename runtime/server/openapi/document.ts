@@ -20,7 +20,7 @@ const errorResponses = {
   '400': response('The body is not JSON (`bad_json`), fails the schema (`invalid_input`, with every issue and its path), does not make an item the model accepts (`bad_shape`), holds a number its model input\'s element type cannot hold (`out_of_range`), or `x-slo-ms` is not a positive number (`bad_request`).'),
   '404': response('The function does not exist (`not_found`), e.g. it was deleted since this document was read.'),
   '413': response('The body is larger than `limits.bodyBytes` (`payload_too_large`).'),
-  '415': response('The body is neither JSON nor a raw type the function takes (`unsupported_media_type`).'),
+  '415': response('The body (or a multipart body\'s file part) is neither JSON nor a raw type the function takes (`unsupported_media_type`).'),
   '422': response('The call is valid but its own work (its `pre` alone, plus its batch alone on the device) takes longer than its SLO, so it can never be answered in time (`too_expensive`); no Retry-After, as no retry helps.'),
   '500': response('The model run failed for this call\'s batch, or `post` threw (`run_failed`, with `errorId` and, for a batch, `batchId`).'),
   '503': response('The queue is full or the SLO cannot be met at the current load (`overloaded`), or the model could not be loaded (`model_unavailable`). Retry after `Retry-After` seconds.', {
@@ -59,10 +59,16 @@ const replyHeaders = {
   'x-request-id': { description: 'The request id (the client\'s own when it sent a valid one).', schema: { type: 'string' } },
 };
 
-/** The raw body types a function takes (its `raw` option), each as bytes. */
+/**
+ * The raw body types a function takes (its `raw` option), each as bytes, and then a multipart form whose
+ * first file part is taken (documented as the field `file`, the name `curl -F file=@...` gives it).
+ */
 function rawContent(fn: LoadedFunction): Record<string, { schema: Record<string, unknown> }> {
-  const types = fn.definition.raw?.types ?? [];
-  return Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]));
+  const types = fn.definition.raw?.types;
+  if (!types) return {};
+  const bytes = { type: 'string', format: 'binary' };
+  const form = { type: 'object', properties: { file: bytes }, required: ['file'] };
+  return { ...Object.fromEntries(types.map((t) => [t, { schema: bytes }])), 'multipart/form-data': { schema: form } };
 }
 
 /** One function as one operation: `POST /functions/<name>`. */

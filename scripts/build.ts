@@ -1,0 +1,50 @@
+/**
+ * `npm run build` (run by npm's `prepare`, so `npm ci` builds): the CLI, the runtime and its worker threads
+ * compiled ahead of time into dist/, so that `edgebatch` starts without transforming TypeScript. User
+ * handler files are not built here: they still load as TypeScript, through tsx, registered only when one
+ * is imported (runtime/build-mode.ts).
+ *
+ * Layout: every file is at the top of dist/ (entries and the chunks they share, one module instance each,
+ * so a handler's `import { ... } from 'edgebatch'` gets the very classes the built runtime uses). Packages stay
+ * imports. `import.meta.url` in a source file is rewritten to that source file's URL, computed from the
+ * built file's own, so files found beside a source (the dashboard's page/, package.json) are found from the
+ * build as well. No keepNames: esbuild's `__name(...)` wrappers cost on the request path.
+ * `dist/BUILT` is written last: bin.mjs runs the build only when it exists and is newer than runtime/.
+ *
+ *   npm run build
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { moduleUrlsAs } from '../runtime/functions/bundle.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dist = path.join(root, 'dist');
+
+await rm(dist, { recursive: true, force: true });
+const started = performance.now();
+await build({
+  absWorkingDir: root,
+  entryPoints: {
+    index: 'runtime/index.ts',
+    cli: 'runtime/cli/main.ts',
+    'lane-worker': 'runtime/lanes/lane-worker.ts',
+    'probe-worker': 'runtime/functions/probe/probe-worker.ts',
+  },
+  outdir: dist,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // What runtime/build-mode.ts reads to know it runs from here.
+  define: { EDGEBATCH_BUILT: 'true' },
+  plugins: [moduleUrlsAs((file) => `new URL(${JSON.stringify(path.relative(dist, file).split(path.sep).join('/'))}, import.meta.url).href`)],
+});
+await writeFile(path.join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
+console.log(`[build] dist/ in ${Math.round(performance.now() - started)} ms`);
