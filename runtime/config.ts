@@ -128,6 +128,21 @@ export interface UserConfig {
      * where the handler sets no `hookTimeout`. Default 10. Past it the call is answered 504 `hook_timeout`.
      */
     hookTimeoutFactor?: number;
+    /**
+     * Longest a client may take to send a request's headers; past it the connection is answered 408
+     * `request_timeout` and closed. Default 10 s. At most `requestTimeout`.
+     */
+    headersTimeout?: Duration;
+    /**
+     * Longest a client may take to send a whole request, headers and body (a body that stalls, or a
+     * Content-Length larger than what is sent); past it 408 `request_timeout` and the connection is closed.
+     * The time to answer is not counted. Default 30 s.
+     */
+    requestTimeout?: Duration;
+    /** How long an idle keep-alive connection stays open after its last reply. Default 5 s. */
+    keepAliveTimeout?: Duration;
+    /** Open connections at most; past it a new connection is closed as soon as it is accepted. Default 4096. */
+    maxConnections?: number;
   };
   /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN`. */
   admin?: { token?: string };
@@ -177,7 +192,19 @@ export interface ResolvedConfig {
   models: Record<string, ResolvedModelConfig>;
   scheduler: { policy: PolicyName; marginMs: number; meanObjectiveFraction: number; overloadFactor: number; hostLagFraction: number; fitWindow: number; admission: boolean };
   energy: { busyWatts: number; idleWatts: number };
-  limits: { bodyBytes: number; queueLength: number; modelCacheBytes: number; uploadBytes: number; checkTimeoutMs: number; checkHeapMb: number; hookTimeoutFactor: number };
+  limits: {
+    bodyBytes: number;
+    queueLength: number;
+    modelCacheBytes: number;
+    uploadBytes: number;
+    checkTimeoutMs: number;
+    checkHeapMb: number;
+    hookTimeoutFactor: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
   adminToken: string | undefined;
   shutdownGraceMs: number;
   logLevel: string;
@@ -318,12 +345,31 @@ export function resolveConfig(user: UserConfig, root: string, env: NodeJS.Proces
       checkTimeoutMs: user.limits?.checkTimeout === undefined ? 10_000 : parseDuration(user.limits.checkTimeout, 'limits.checkTimeout'),
       checkHeapMb: positiveInt(user.limits?.checkHeapMb, 'limits.checkHeapMb', 512),
       hookTimeoutFactor: positiveNumber(user.limits?.hookTimeoutFactor, 'limits.hookTimeoutFactor', 10),
+      ...httpLimits(user.limits),
     },
     adminToken: env.EDGEBATCH_ADMIN_TOKEN ?? user.admin?.token,
     shutdownGraceMs: user.shutdownGrace === undefined ? 5000 : parseDuration(user.shutdownGrace, 'shutdownGrace'),
     logLevel: env.LOG_LEVEL ?? user.logLevel ?? 'info',
     accessLog: accessLevel(env.EDGEBATCH_ACCESS_LOG ?? user.accessLog ?? 'debug'),
     logPretty: env.EDGEBATCH_LOG_PRETTY === '1',
+  };
+}
+
+/** The HTTP server's timeouts and connection cap; Node refuses a headers timeout longer than the request's. */
+function httpLimits(limits: UserConfig['limits']): Pick<ResolvedConfig['limits'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'maxConnections'> {
+  const d = defaults.http;
+  // Whole milliseconds: Node takes only integers.
+  const timeout = (value: Duration | undefined, name: string, fallback: number) => (value === undefined ? fallback : Math.ceil(parseDuration(value, name)));
+  const headersTimeoutMs = timeout(limits?.headersTimeout, 'limits.headersTimeout', d.headersTimeoutMs);
+  const requestTimeoutMs = timeout(limits?.requestTimeout, 'limits.requestTimeout', d.requestTimeoutMs);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new TypeError(`limits.headersTimeout (${headersTimeoutMs} ms) must not be longer than limits.requestTimeout (${requestTimeoutMs} ms)`);
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: timeout(limits?.keepAliveTimeout, 'limits.keepAliveTimeout', d.keepAliveTimeoutMs),
+    maxConnections: positiveInt(limits?.maxConnections, 'limits.maxConnections', d.maxConnections),
   };
 }
 

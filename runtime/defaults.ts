@@ -13,6 +13,11 @@ export const defaults = {
     hostLagFraction: 0.1,
     fitWindow: 200,
   },
+  /**
+   * The HTTP server's timeouts and connection cap (an inference call's request is small and sent at once;
+   * Node's own defaults, a 300 s request timeout and no cap, let slow or stalled clients hold memory).
+   */
+  http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 4096 },
   /** The lane's power model, watts. */
   energy: { busyWatts: 65, idleWatts: 10 },
 } as const;

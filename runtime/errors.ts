@@ -110,6 +110,17 @@ export class CancelledError extends EdgebatchError {
   }
 }
 
+/**
+ * The connection closed before the request's body was whole: the client left (an aborted upload), or the
+ * server closed it past `limits.requestTimeout`. No one is there to read an answer; logged at debug and
+ * counted as `cancelled`, never as a server error.
+ */
+export class ClientGoneError extends CancelledError {
+  constructor() {
+    super('the connection closed before the request body was whole');
+  }
+}
+
 /** A handler file or config entry that cannot be used; carries the file it came from. */
 export class DefinitionError extends EdgebatchError {
   constructor(message: string, details?: Record<string, unknown>) {

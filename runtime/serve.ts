@@ -50,7 +50,7 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   const door = new FrontDoor(runtime, inFlight);
   const app = createApp(runtime, inFlight, door);
   await runtime.start();
-  const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res));
+  const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res), { limits: config.limits, log });
   const failedModels = Object.fromEntries(Object.entries(runtime.modelStatuses()).flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])));
   log.info(
     {

@@ -53,11 +53,23 @@ export function moduleUrlsAs(urlOf: (file: string) => string): Plugin {
  */
 const keepModuleUrls = moduleUrlsAs((file) => JSON.stringify(pathToFileURL(file).href));
 
-/** An upload has no folder to resolve from, so `packages: 'external'` cannot tell a package: every bare import is one. */
-const bareImportsExternal: Plugin = {
-  name: 'edgebatch-bare-imports-external',
+/**
+ * An upload has no folder to resolve from, and the folder it is stored in (`dataDir`) may be anywhere, with
+ * no node_modules above it: a bare import left as it is would then fail to load ("Cannot find package").
+ * So every package import is resolved here, as the runtime itself resolves it (its own node_modules, and
+ * `edgebatch` itself), and the stored module imports that file by its URL: it loads the same wherever
+ * `dataDir` is, and a package the runtime does not have refuses the deploy, naming it.
+ */
+const packagesOfTheRuntime: Plugin = {
+  name: 'edgebatch-packages-of-the-runtime',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      try {
+        return { path: import.meta.resolve(args.path), external: true };
+      } catch {
+        return { errors: [{ text: `package "${args.path}" is not installed where the runtime runs` }] };
+      }
+    });
   },
 };
 
@@ -89,7 +101,7 @@ export function bundleFile(file: string): Promise<BundleResult> {
  * Its syntax errors name `<name>.ts`, the file the user knows, not a path under the data folder.
  */
 export async function bundleSource(source: string, name: string): Promise<BundleResult> {
-  const res = await run({ stdin: { contents: source, sourcefile: `${name}.ts`, loader: 'ts' }, plugins: [bareImportsExternal] });
+  const res = await run({ stdin: { contents: source, sourcefile: `${name}.ts`, loader: 'ts' }, plugins: [packagesOfTheRuntime] });
   if (res.ok || !/Could not resolve "\.{1,2}\//.test(res.message)) return res;
   return {
     ok: false,

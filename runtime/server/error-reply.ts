@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { EdgebatchError, ModelUnavailableError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
+import { CancelledError, ClientGoneError, EdgebatchError, ModelUnavailableError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { withoutPaths } from '../without-paths.ts';
 import { jsonReply } from './json-reply.ts';
+import type { NodeBindings } from './node-request.ts';
 import { totalTiming } from './server-timing.ts';
 
 /** The JSON body of an error reply; protocols differ in it (v2 wants `{ error: "message" }`), nothing else. */
@@ -47,6 +48,12 @@ function clientDetails(details: Record<string, unknown> | undefined): Record<str
   return out ?? details;
 }
 
+/** True when the request's connection closed before its body was whole (Hono's own body readers throw then). */
+function clientLeft(c: Context): boolean {
+  const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
+  return incoming !== undefined && incoming.destroyed && !incoming.complete;
+}
+
 /**
  * The one place errors become replies inside Hono (see {@link errorPayload}), the body written by `body`.
  * Anything that is not an {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
@@ -55,6 +62,12 @@ export function errorReply(c: Context, err: unknown, log: Logger, body: ErrorBod
   // Hono middleware (bearerAuth) throws its own HTTPException with a ready response.
   if (err instanceof HTTPException) return err.getResponse();
   const timing = totalTiming(c.get('arrivalMs'));
+  // A client that left mid-request (an aborted upload) is no failure of ours, and no one reads the reply.
+  if (err instanceof CancelledError || clientLeft(c)) {
+    log.debug({ requestId: c.get('requestId'), path: c.req.path, err: err instanceof Error ? err.message : String(err) }, 'client went away');
+    const gone = err instanceof CancelledError ? err : new ClientGoneError();
+    return jsonReply(c, body(gone.code, gone.message, gone.details), gone.status as ContentfulStatusCode, timing);
+  }
   if (err instanceof EdgebatchError) {
     // A server-side failure is logged with the request id the client saw, next to the error id it got.
     if (err.status >= 500 && !(err instanceof OverloadedError)) log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');

@@ -2,6 +2,10 @@ import { getRequestListener, type ServerType } from '@hono/node-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Hono } from 'hono';
+import type { ResolvedConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { answerClientError } from './client-error.ts';
+import { refuseOrContinue } from './expect-continue.ts';
 
 export interface Listening {
   readonly server: ServerType;
@@ -36,11 +40,31 @@ const acceptBacklog = 4096;
 /** Answers a request before the app sees it (returns true), or lets it through (false). */
 export type Screen = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** The limits the server itself applies to connections, and where it logs what they did. */
+export interface ConnectionPolicy {
+  readonly limits: Pick<
+    ResolvedConfig['limits'],
+    'bodyBytes' | 'uploadBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'maxConnections'
+  >;
+  readonly log: Logger;
+}
+
+/** How often at most the connections dropped past `maxConnections` are logged. */
+const dropLogEveryMs = 10_000;
+
+/**
+ * Node checks its header and request timeouts on an interval (30 s by default, which would let a stalled
+ * request live up to 30 s past a shorter limit): a quarter of the shorter limit, between 50 ms and 1 s.
+ */
+export function timeoutCheckIntervalMs(limits: ConnectionPolicy['limits']): number {
+  return Math.min(1000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)));
+}
+
 /**
  * Binds the app to host:port (port 0 picks a free one), through @hono/node-server's request listener, with
  * `screen` (the front door) in front of it. The only file that opens a socket.
  */
-export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number, screen?: Screen): Promise<Listening> {
+export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number, screen: Screen | undefined, policy: ConnectionPolicy): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const sockets = new Map<Socket, SocketState>();
     const unanswered = new Set<ServerResponse>();
@@ -50,13 +74,35 @@ export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: n
       if (closing && st.active === 0 && st.requests > 0) s.destroySoon();
     };
     const toApp = getRequestListener(app.fetch);
-    const server: ServerType = createServer(
+    const { limits, log } = policy;
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: timeoutCheckIntervalMs(limits),
+      },
       screen
         ? (req, res) => {
             if (!screen(req, res)) void toApp(req, res);
           }
         : toApp,
     );
+    // Past the cap Node closes a new connection as soon as it is accepted ('drop'): say so, not per connection.
+    server.maxConnections = limits.maxConnections;
+    let dropped = 0;
+    let dropLoggedMs = -Infinity;
+    server.on('drop', () => {
+      dropped++;
+      if (performance.now() - dropLoggedMs < dropLogEveryMs) return;
+      dropLoggedMs = performance.now();
+      log.warn({ dropped, maxConnections: limits.maxConnections }, 'connections closed at once: the server holds limits.maxConnections open connections');
+      dropped = 0;
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, limits, log));
+    server.on('checkContinue', (req, res) => {
+      if (!refuseOrContinue(req, res, limits)) server.emit('request', req, res);
+    });
     // A burst of new connections (clients opening more while replies are slow) overflowed Node's default
     // accept queue of 511; a dropped SYN is retried by the client after a second, far past any SLO.
     server.listen({ host, port, backlog: acceptBacklog }, () => {

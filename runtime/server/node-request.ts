@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../batching/model-batcher.ts';
-import { PayloadTooLargeError } from '../errors.ts';
+import { ClientGoneError, PayloadTooLargeError } from '../errors.ts';
 
 /** What @hono/node-server passes as the app's `env`. */
 export interface NodeBindings {
@@ -38,9 +38,11 @@ export function readBody(incoming: IncomingMessage, limitBytes: number): Promise
       chunks.push(chunk);
     };
     const onEnd = () => done();
-    const onError = (err: Error) => done(err);
+    // A request that ends before its body is whole is the client's leaving (or its time running out, see
+    // limits.requestTimeout): the connection is gone, there is no one to answer, and it is not a failure here.
+    const onError = (err: Error) => done(incoming.complete ? err : new ClientGoneError());
     const onClose = () => {
-      if (!incoming.complete) done(new Error('client closed the connection before its body was read'));
+      if (!incoming.complete) done(new ClientGoneError());
     };
     incoming.on('data', onData);
     incoming.on('end', onEnd);

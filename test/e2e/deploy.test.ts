@@ -3,7 +3,8 @@
  * rollback, restarts, refused uploads, tokens and names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Serving } from 'edgebatch';
@@ -212,6 +213,49 @@ describe('refused uploads keep the old version serving', () => {
     test('an upload over limits.uploadBytes is 413', async () => {
     const r = await admin('PUT', '/functions/greet', `// ${'x'.repeat(300 * 1024)}\n${handler(9)}`);
     assert.equal(r.status, 413);
+  });
+});
+
+describe('a data folder outside the project', () => {
+  // No package.json and no node_modules above it: the stored module must still load, and its packages
+  // (zod, edgebatch) must be the runtime's own.
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'edgebatch-data-'));
+  const elsewhere = { ...overrides, dataDir: outside };
+  const typed = handler(6).replace('({ x }) =>', '({ x }: { x: number }) =>').replace('fill(x)', 'fill(x as number)');
+  after(() => rmSync(outside, { recursive: true, force: true }));
+
+  test('a TypeScript upload serves, and serves again after a restart', async () => {
+    let rt = await startRuntime(elsewhere);
+    try {
+      const put = await fetch(`${rt.url}/admin/functions/typed`, { method: 'PUT', body: typed, headers: { authorization: `Bearer ${token}` } });
+      assert.equal(put.status, 201, await put.clone().text());
+      const { version } = (await put.json()) as any;
+      assert.deepEqual(readdirSync(path.join(outside, 'functions', 'typed')), [`${version}.mjs`]);
+      assert.deepEqual((await call(rt.url, 'typed', { x: 1 })).body, { version: 6, logits: 10 });
+      await rt.stop();
+      rt = await startRuntime(elsewhere);
+      const again = await call(rt.url, 'typed', { x: 1 });
+      assert.deepEqual(again.body, { version: 6, logits: 10 });
+      assert.equal(again.headers.get('x-function-version'), version);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  test('an upload importing a package the runtime does not have: 422 naming it', async () => {
+    const rt = await startRuntime(elsewhere);
+    try {
+      const put = await fetch(`${rt.url}/admin/functions/lost`, {
+        method: 'PUT',
+        body: `import 'no-such-package-here';\n${handler(1)}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(put.status, 422);
+      assert.match(((await put.json()) as any).error.message, /package "no-such-package-here" is not installed where the runtime runs/);
+      assert.equal(existsSync(path.join(outside, 'functions', 'lost')), false);
+    } finally {
+      await rt.stop();
+    }
   });
 });
 

@@ -53,3 +53,16 @@ test('bad options throw a TypeError naming the option, what was expected and wha
   assert.throws(() => resolveConfig({ models: {} }, '/x', { PORT: 'eighty' }), /port must be an integer 0-65535, got "eighty"/);
   assert.throws(() => resolveConfig({ models: { m: {} as never } }, '/x', {}), /models\.m\.file must be a path/);
 });
+
+test('the HTTP limits: defaults for an inference server, durations read, a headers timeout past the request timeout refused', () => {
+  const d = resolveConfig({ models: {} }, '/x', {}).limits;
+  assert.deepEqual(
+    [d.headersTimeoutMs, d.requestTimeoutMs, d.keepAliveTimeoutMs, d.maxConnections],
+    [10_000, 30_000, 5_000, 4096],
+  );
+  const c = resolveConfig({ models: {}, limits: { headersTimeout: '2s', requestTimeout: 2500.2, keepAliveTimeout: '1s', maxConnections: 10 } }, '/x', {}).limits;
+  assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs, c.keepAliveTimeoutMs, c.maxConnections], [2000, 2501, 1000, 10], 'whole ms, rounded up');
+  assert.throws(() => resolveConfig({ models: {}, limits: { headersTimeout: '40s' } }, '/x', {}), /limits\.headersTimeout \(40000 ms\) must not be longer than limits\.requestTimeout \(30000 ms\)/);
+  assert.throws(() => resolveConfig({ models: {}, limits: { requestTimeout: '0s' } }, '/x', {}), /limits\.requestTimeout must be a positive duration/);
+  assert.throws(() => resolveConfig({ models: {}, limits: { maxConnections: 0 } }, '/x', {}), /limits\.maxConnections must be an integer >= 1, got 0/);
+});
