@@ -104,10 +104,13 @@ export class Runtime {
   readonly #live = new Map<string, LiveStats>();
   #batchSeq = 0;
   #accepting = true;
+  /** Admission control in force: `scheduler.admission` at start, {@link setAdmission} after (the config is frozen). */
+  #admission: boolean;
 
   constructor(config: ResolvedConfig, log: Logger) {
     this.config = config;
     this.log = log;
+    this.#admission = config.scheduler.admission;
     this.versions = new VersionStore(config.dataDir);
     for (const kind of new Set(Object.values(config.models).map((m) => m.device))) {
       this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane }));
@@ -352,7 +355,7 @@ export class Runtime {
     try {
       const sloMs = Math.min(pipeline.v2SloMs(), options.sloMs ?? Infinity);
       const deadlineMs = arrivalMs + sloMs;
-      const shed = this.config.scheduler.admission;
+      const shed = this.#admission;
       const who: Caller = { name: `a v2 call to "${model}"`, details: { model } };
       const refusal = this.#refusalAtDoor(pipeline, who, shed, deadlineMs, sloMs);
       if (refusal) throw refusal;
@@ -385,13 +388,26 @@ export class Runtime {
 
   /** Whether a function's calls may be answered 503 instead of late. */
   #sheds(fn: LoadedFunction): boolean {
-    return this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
+    return this.#admission && fn.definition.overload !== 'serve-late';
   }
 
   /** Why a call is refused at the door: the runtime is stopping, or its model's pipeline refuses it. */
   #refusalAtDoor(pipeline: ModelPipeline, who: Caller, shed: boolean, deadlineMs: number, sloMs: number): EdgebatchError | undefined {
     if (!this.#accepting) return new OverloadedError('the runtime is shutting down', 1);
     return pipeline.refusal(who, shed, deadlineMs, sloMs);
+  }
+
+  /**
+   * Turns admission control on or off on a live runtime, for calls admitted from now on: a policy comparison
+   * (or a test's baseline) runs the same load with and without it, on the same process and fit.
+   */
+  setAdmission(on: boolean): void {
+    this.#admission = on;
+  }
+
+  /** Whether admission control is on (see {@link setAdmission}). */
+  get admission(): boolean {
+    return this.#admission;
   }
 
   /** Stops taking new invocations; everything already accepted is answered. */
