@@ -1,4 +1,7 @@
+import { hc, type ClientResponse } from 'hono/client';
 import { defaults } from '../defaults.ts';
+// A type only: the CLI's client commands start without loading the runtime.
+import type { AppType } from '../server/app.ts';
 
 /** Where the CLI finds a runtime started with the default host and port. */
 export const defaultUrl = `http://${defaults.host}:${defaults.port}`;
@@ -23,17 +26,35 @@ export class RequestFailed extends Error {
   }
 }
 
-/** Sends a request; JSON replies are parsed; non-2xx replies throw {@link RequestFailed}. */
-export async function request(target: Target, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; headers: Headers; body: unknown }> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = contentType;
-  if (target.token && path.startsWith('/admin')) headers.authorization = `Bearer ${target.token}`;
-  let res: Response;
-  try {
-    res = await fetch(`${target.url}${path}`, { method, headers, body });
-  } catch (err) {
-    throw new Error(`cannot reach ${target.url}: ${(err as Error).cause ?? (err as Error).message}`);
-  }
+/**
+ * Hono's `hc` client typed by the runtime's own routes (server/app.ts's AppType): paths, parameters and
+ * reply bodies come from the server's code, not from copies of it. A runtime that cannot be reached is one
+ * plain message.
+ */
+export function clientFor(target: Target) {
+  return hc<AppType>(target.url, {
+    fetch: async (...args: Parameters<typeof fetch>) => {
+      try {
+        return await fetch(...args);
+      } catch (err) {
+        throw new Error(`cannot reach ${target.url}: ${(err as Error).cause ?? (err as Error).message}`);
+      }
+    },
+  });
+}
+
+export type Client = ReturnType<typeof clientFor>;
+
+/** The admin API's bearer header (none without a token: the runtime's 401 is then explained by {@link replyOf}). */
+export function adminHeaders(target: Target): Record<string, string> {
+  return target.token ? { authorization: `Bearer ${target.token}` } : {};
+}
+
+/**
+ * A reply's JSON (null for an empty body), typed as the route's success; a non-2xx reply throws
+ * {@link RequestFailed} with the runtime's error body, and a 401 from the admin API says which case it is.
+ */
+export async function replyOf<T>(res: ClientResponse<T>, target: Target, admin = false): Promise<T> {
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -41,9 +62,9 @@ export async function request(target: Target, method: string, path: string, body
   } catch {
     /* not JSON: keep the text */
   }
-  if (res.status === 401 && path.startsWith('/admin')) throw new Error(unauthorizedHint(target));
+  if (res.status === 401 && admin) throw new Error(unauthorizedHint(target));
   if (!res.ok) throw new RequestFailed(res.status, parsed);
-  return { status: res.status, headers: res.headers, body: parsed };
+  return parsed as T;
 }
 
 /** A 401 from the admin API says only "a valid bearer token is required"; the client knows which case it is. */
