@@ -1,6 +1,8 @@
 import { lanesOn, type DeviceKind, type ResolvedConfig } from './config.ts';
 import { CancelledError, EdgebatchError, HookTimeoutError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
-import type { BatchOutcome, Cancellation, ItemFeeds } from './batching/model-batcher.ts';
+import type { ItemFeeds } from './batching/batch-feeds.ts';
+import { fromAbortSignal, type Cancellation } from './batching/cancellation.ts';
+import type { BatchOutcome } from './batching/model-batcher.ts';
 import { submitRows } from './batching/row-group.ts';
 import { checkFunction } from './functions/checks.ts';
 import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
@@ -445,17 +447,4 @@ function lap(stages: HostStageTotals, stage: HostStage, since: number): number {
   const now = performance.now();
   stages.add(stage, now - since);
   return now;
-}
-
-/** An AbortSignal (the embedding API) as the batcher's cancellation. */
-function fromAbortSignal(signal: AbortSignal): Cancellation {
-  return {
-    get cancelled() {
-      return signal.aborted;
-    },
-    onCancel(fn) {
-      signal.addEventListener('abort', fn, { once: true });
-      return () => signal.removeEventListener('abort', fn);
-    },
-  };
 }
