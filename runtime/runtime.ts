@@ -156,7 +156,7 @@ export class Runtime {
     }
     for (const d of deployed) await this.loadFile(d.file, d.name);
     // The checks warmed up every model a function uses; a model whose probe failed tries once more.
-    for (const [name, pipeline] of this.#pipelines) if (!pipeline.scheduler.fit.get()) await this.warmUp(name);
+    for (const [name, pipeline] of this.#pipelines) if (!pipeline.scheduler.fit.get()) await this.#warmUp(name);
   }
 
   /** The pipeline of a configured model, or undefined. */
@@ -193,9 +193,9 @@ export class Runtime {
           const s = this.#pipelines.get(m)?.status;
           return s?.state === 'failed' ? s.error : undefined;
         },
-        tryExample: (fn) => this.tryExample(fn),
+        tryExample: (fn) => this.#tryExample(fn),
         ensureFit: async (fn) => {
-          if (!this.#pipelines.get(fn.definition.model)?.scheduler.fit.get()) await this.warmUp(fn.definition.model, fn);
+          if (!this.#pipelines.get(fn.definition.model)?.scheduler.fit.get()) await this.#warmUp(fn.definition.model, fn);
         },
         feasibility: (fn) => this.#pipelineOf(fn).feasibility(fn.sloMs),
       },
@@ -223,13 +223,13 @@ export class Runtime {
   }
 
   /** Runs a function's example through its schema and `pre`, proving it makes an item the model accepts. */
-  async tryExample(fn: LoadedFunction): Promise<void> {
+  async #tryExample(fn: LoadedFunction): Promise<void> {
     const pipeline = this.#pipelineOf(fn);
     await pipeline.exampleItem(fn, pipeline.meta() ?? (await pipeline.ensureMeta()));
   }
 
   /** Runs the warm-up probe of a ready model ({@link ModelPipeline.warmUp}) with the example of the first function that uses it. */
-  async warmUp(model: string, fn: LoadedFunction | undefined = this.functions.usersOf(model)[0]): Promise<void> {
+  async #warmUp(model: string, fn: LoadedFunction | undefined = this.functions.usersOf(model)[0]): Promise<void> {
     if (!fn || !(await this.#pipelines.get(model)!.warmUp(fn))) return;
     for (const user of this.functions.usersOf(model)) this.#checkFeasible(user);
   }
@@ -413,13 +413,13 @@ export class Runtime {
   }
 
   /** Stops taking new invocations; everything already accepted is answered. */
-  stopAccepting(): void {
+  #stopAccepting(): void {
     this.#accepting = false;
   }
 
   /** Waits for every queue to drain, then closes the device lanes. */
   async close(): Promise<void> {
-    this.stopAccepting();
+    this.#stopAccepting();
     await Promise.all([...this.#pipelines.values()].map((p) => p.onIdle()));
     await this.closeDevices();
   }
