@@ -168,8 +168,8 @@ const configSchema = z
          */
         hookTimeoutFactor: positive().default(10),
       }),
-      /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN`. */
-      admin: block({ token: text('a non-empty string').optional() }),
+      /** Admin API (deploy, rollback). Off unless a token is set here or in `EDGEBATCH_ADMIN_TOKEN` (empty: off). */
+      admin: block({ token: z.string(must('a string')).optional() }),
       /**
        * On SIGTERM/SIGINT the listener keeps taking the connections the kernel had already queued (requests
        * sent before the signal) until none has arrived for 100 ms, for at most this long. Default 5 s.

@@ -133,3 +133,9 @@ test('loadConfig: a test\'s override of one scheduler key keeps the file\'s othe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an empty admin token, in the file or the environment, leaves the admin API off as before', () => {
+  assert.equal(resolveConfig({ models: {}, admin: { token: 'file' } }, '/x', { EDGEBATCH_ADMIN_TOKEN: '' }).adminToken, '');
+  assert.equal(resolveConfig({ models: {}, admin: { token: '' } }, '/x', {}).adminToken, '');
+  assert.throws(() => resolveConfig({ models: {}, admin: { token: 42 } } as never, '/x', {}), /admin\.token must be a string, got 42/);
+});
