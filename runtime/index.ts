@@ -1,6 +1,9 @@
 /**
  * edgebatch's public API. Handler files import `defineFunction`; hono.config.ts imports `defineConfig`;
- * programs that embed the runtime use `loadConfig` and `serve`.
+ * programs that embed the runtime use `loadConfig` and `serve`, and `Runtime.invoke` on what `serve` returns
+ * (or on a `Runtime` of their own, without HTTP); a typed client of a running runtime takes `AppType`
+ * (`hc<AppType>(url)`, as the CLI does). What composes the runtime (its Hono app, the front door, the
+ * pipelines) stays inside: `serve` wires it.
  */
 export { defineFunction } from './functions/define.ts';
 export type { FunctionDefinition, HookInput, ItemInput, ItemOutput, RawBody, RawOption } from './functions/define.ts';
@@ -13,7 +16,7 @@ export { loadConfig, serve } from './serve.ts';
 export type { Serving } from './serve.ts';
 export { Runtime } from './runtime.ts';
 export type { InvokeOptions, InvokeResult } from './runtime.ts';
-export { createApp } from './server/app.ts';
+export type { AppType } from './server/app.ts';
 export {
   BadInputError,
   CancelledError,

@@ -1,7 +1,9 @@
 import { lanesOn, type DeviceKind, type ResolvedConfig } from './config.ts';
 import { nativeLogLevel } from './models/providers.ts';
 import { CancelledError, EdgebatchError, HookTimeoutError, NotFoundError, OverloadedError, RunFailedError } from './errors.ts';
-import type { BatchOutcome, Cancellation, ItemFeeds } from './batching/model-batcher.ts';
+import type { ItemFeeds } from './batching/batch-feeds.ts';
+import { fromAbortSignal, type Cancellation } from './batching/cancellation.ts';
+import type { BatchOutcome } from './batching/model-batcher.ts';
 import { submitRows } from './batching/row-group.ts';
 import { checkFunction } from './functions/checks.ts';
 import { functionNameOf, type LoadedFunction, type LoadProblem, type LoadResult } from './functions/load.ts';
@@ -109,10 +111,13 @@ export class Runtime {
   readonly #live = new Map<string, LiveStats>();
   #batchSeq = 0;
   #accepting = true;
+  /** Admission control in force: `scheduler.admission` at start, {@link setAdmission} after (the config is frozen). */
+  #admission: boolean;
 
   constructor(config: ResolvedConfig, log: Logger) {
     this.config = config;
     this.log = log;
+    this.#admission = config.scheduler.admission;
     this.versions = new VersionStore(config.dataDir);
     for (const kind of new Set(Object.values(config.models).map((m) => m.device))) {
       this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane, nativeLogLevel: nativeLogLevel(config.logLevel) }));
@@ -156,7 +161,7 @@ export class Runtime {
     }
     for (const d of deployed) await this.loadFile(d.file, d.name);
     // The checks warmed up every model a function uses; a model whose probe failed tries once more.
-    for (const [name, pipeline] of this.#pipelines) if (!pipeline.scheduler.fit.get()) await this.warmUp(name);
+    for (const [name, pipeline] of this.#pipelines) if (!pipeline.scheduler.fit.get()) await this.#warmUp(name);
   }
 
   /** The pipeline of a configured model, or undefined. */
@@ -193,9 +198,9 @@ export class Runtime {
           const s = this.#pipelines.get(m)?.status;
           return s?.state === 'failed' ? s.error : undefined;
         },
-        tryExample: (fn) => this.tryExample(fn),
+        tryExample: (fn) => this.#tryExample(fn),
         ensureFit: async (fn) => {
-          if (!this.#pipelines.get(fn.definition.model)?.scheduler.fit.get()) await this.warmUp(fn.definition.model, fn);
+          if (!this.#pipelines.get(fn.definition.model)?.scheduler.fit.get()) await this.#warmUp(fn.definition.model, fn);
         },
         feasibility: (fn) => this.#pipelineOf(fn).feasibility(fn.sloMs),
       },
@@ -223,13 +228,13 @@ export class Runtime {
   }
 
   /** Runs a function's example through its schema and `pre`, proving it makes an item the model accepts. */
-  async tryExample(fn: LoadedFunction): Promise<void> {
+  async #tryExample(fn: LoadedFunction): Promise<void> {
     const pipeline = this.#pipelineOf(fn);
     await pipeline.exampleItem(fn, pipeline.meta() ?? (await pipeline.ensureMeta()));
   }
 
   /** Runs the warm-up probe of a ready model ({@link ModelPipeline.warmUp}) with the example of the first function that uses it. */
-  async warmUp(model: string, fn: LoadedFunction | undefined = this.functions.usersOf(model)[0]): Promise<void> {
+  async #warmUp(model: string, fn: LoadedFunction | undefined = this.functions.usersOf(model)[0]): Promise<void> {
     if (!fn || !(await this.#pipelines.get(model)!.warmUp(fn))) return;
     for (const user of this.functions.usersOf(model)) this.#checkFeasible(user);
   }
@@ -366,7 +371,7 @@ export class Runtime {
     try {
       const sloMs = Math.min(pipeline.v2SloMs(), options.sloMs ?? Infinity);
       const deadlineMs = arrivalMs + sloMs;
-      const shed = this.config.scheduler.admission;
+      const shed = this.#admission;
       const who: Caller = { name: `a v2 call to "${model}"`, details: { model } };
       const refusal = this.#refusalAtDoor(pipeline, who, shed, deadlineMs, sloMs);
       if (refusal) throw refusal;
@@ -399,7 +404,7 @@ export class Runtime {
 
   /** Whether a function's calls may be answered 503 instead of late. */
   #sheds(fn: LoadedFunction): boolean {
-    return this.config.scheduler.admission && fn.definition.overload !== 'serve-late';
+    return this.#admission && fn.definition.overload !== 'serve-late';
   }
 
   /** Why a call is refused at the door: the runtime is stopping, or its model's pipeline refuses it. */
@@ -408,14 +413,27 @@ export class Runtime {
     return pipeline.refusal(who, shed, deadlineMs, sloMs);
   }
 
+  /**
+   * Turns admission control on or off on a live runtime, for calls admitted from now on: a policy comparison
+   * (or a test's baseline) runs the same load with and without it, on the same process and fit.
+   */
+  setAdmission(on: boolean): void {
+    this.#admission = on;
+  }
+
+  /** Whether admission control is on (see {@link setAdmission}). */
+  get admission(): boolean {
+    return this.#admission;
+  }
+
   /** Stops taking new invocations; everything already accepted is answered. */
-  stopAccepting(): void {
+  #stopAccepting(): void {
     this.#accepting = false;
   }
 
   /** Waits for every queue to drain, then closes the device lanes. */
   async close(): Promise<void> {
-    this.stopAccepting();
+    this.#stopAccepting();
     await Promise.all([...this.#pipelines.values()].map((p) => p.onIdle()));
     await this.closeDevices();
   }
@@ -443,17 +461,4 @@ function lap(stages: HostStageTotals, stage: HostStage, since: number): number {
   const now = performance.now();
   stages.add(stage, now - since);
   return now;
-}
-
-/** An AbortSignal (the embedding API) as the batcher's cancellation. */
-function fromAbortSignal(signal: AbortSignal): Cancellation {
-  return {
-    get cancelled() {
-      return signal.aborted;
-    },
-    onCancel(fn) {
-      signal.addEventListener('abort', fn, { once: true });
-      return () => signal.removeEventListener('abort', fn);
-    },
-  };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importUserModule } from './build-mode.ts';
-import { resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts';
+import { mergeConfig, resolveConfig, type ResolvedConfig, type UserConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Runtime } from './runtime.ts';
 import { createApp } from './server/app.ts';
@@ -14,13 +14,16 @@ import { OverloadedError } from './errors.ts';
 import type { Hono } from 'hono';
 import type { AppEnv } from './server/app-env.ts';
 
-/** Imports hono.config.ts (or the given file) and resolves it against its folder. */
+/**
+ * Imports hono.config.ts (or the given file) and resolves it against its folder, with `overrides` merged
+ * over it block by block ({@link mergeConfig}). A bad option throws a TypeError that names the file.
+ */
 export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new Error(`config file ${file} not found`);
   const mod = (await importUserModule(pathToFileURL(abs).href)) as { default?: UserConfig };
   if (!mod.default) throw new Error(`${file} must \`export default defineConfig({...})\``);
-  return resolveConfig({ ...mod.default, ...overrides }, path.dirname(abs), env);
+  return resolveConfig(mergeConfig(mod.default, overrides), path.dirname(abs), env, file);
 }
 
 export interface Serving {

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedModelConfig } from '../config.ts';
-import { CancelledError, OverloadedError, RunFailedError } from '../errors.ts';
-import type { Device } from '../lanes/device.ts';
-import type { WireTensor } from '../lanes/protocol.ts';
-import type { ModelRegistry } from '../models/registry.ts';
-import { canShareBatch, elementType, stack, tagOf, unstack, type ItemTensor } from '../models/tensor.ts';
+import { OverloadedError, RunFailedError } from '../errors.ts';
+import { canShareBatch, type ItemTensor } from '../models/tensor.ts';
 import { systemClock, type Clock } from '../scheduler/clock.ts';
 import { ModelScheduler } from '../scheduler/model-scheduler.ts';
 import { policyFor } from '../scheduler/policies/index.ts';
 import type { BatchPolicy, HostView, Pending } from '../scheduler/types.ts';
-
-/** One invocation's item, keyed by model input name, with its batched input first. */
-export type ItemFeeds = Readonly<Record<string, ItemTensor>>;
+import type { BatchDevice, BatchModels } from './batch-device.ts';
+import { splitOutputs, stackFeeds, type ItemFeeds } from './batch-feeds.ts';
+import { settleOnCancel, type Cancellation, type Settle } from './cancellation.ts';
+import { IdleWaiters } from './idle-waiters.ts';
+import { probeBatchCosts } from './warm-up-probe.ts';
 
 /** What an invocation learns about the batch it rode in. */
 export interface BatchOutcome {
@@ -40,26 +39,18 @@ export interface BatchRecord {
   readonly error?: string;
 }
 
-/** How the HTTP edge tells the batcher that a client went away: cheaper than an AbortSignal per call. */
-export interface Cancellation {
-  readonly cancelled: boolean;
-  /** Calls `fn` once when the client goes away; the returned function stops listening. */
-  onCancel(fn: () => void): () => void;
-}
-
-interface Invocation {
+/** One queued item: its feeds, who called, and how to answer it. */
+interface Invocation extends Settle<BatchOutcome> {
   readonly feeds: ItemFeeds;
   readonly fn: string;
   /** May be answered 503 instead of late when its deadline can no longer be met. */
   readonly shed: boolean;
-  resolve(outcome: BatchOutcome): void;
-  reject(err: Error): void;
 }
 
 export interface ModelBatcherOptions {
   model: ResolvedModelConfig;
-  models: ModelRegistry;
-  device: Device;
+  models: BatchModels;
+  device: BatchDevice;
   lanes: number;
   fitWindow: number;
   marginMs: number;
@@ -76,16 +67,18 @@ export interface ModelBatcherOptions {
 }
 
 /**
- * A model's batcher: the device side of its {@link ModelScheduler}. The scheduler decides; this class
- * stacks the items of a batch (padding dynamic dims), runs it once on a lane, and splits the outputs back in
- * order. A failed run fails only its own items; the queue carries on.
+ * A model's batcher: the device side of its {@link ModelScheduler}, which decides when and how much. This
+ * adapts the queue to calls (an item per call, answered once: with its outputs, a 503 when it expires, a
+ * cancellation when its client leaves) and runs each batch the scheduler dispatches: stacked
+ * (batch-feeds.ts), run once on a lane, its outputs split back in order. A failed run fails only its own
+ * items; the queue carries on.
  */
 export class ModelBatcher {
   readonly name: string;
   readonly scheduler: ModelScheduler<Invocation>;
   readonly #opts: ModelBatcherOptions;
   readonly #clock: Clock;
-  readonly #idleWaiters: (() => void)[] = [];
+  readonly #idle = new IdleWaiters(() => this.idle);
 
   constructor(options: ModelBatcherOptions) {
     this.#opts = options;
@@ -115,7 +108,7 @@ export class ModelBatcher {
       // items that can still make it (under overload, running late items first is what collapses goodput).
       onExpire: (items) => {
         for (const it of items) it.payload.reject(new OverloadedError(`"${it.payload.fn}" can no longer meet its deadline: it would finish after it at the current load`, 1, { function: it.payload.fn }));
-        this.#notifyIfIdle();
+        this.#idle.check();
       },
     });
   }
@@ -136,28 +129,17 @@ export class ModelBatcher {
   submit(feeds: ItemFeeds, fn: string, arrivalMs: number, deadlineMs: number, cancel?: Cancellation, shed = false): Promise<BatchOutcome> {
     return new Promise<BatchOutcome>((resolve, reject) => {
       const pending: Pending<Invocation> = { arrivalMs, deadlineMs, payload: { feeds, fn, shed, resolve, reject } };
-      if (cancel) {
-        if (cancel.cancelled) return reject(new CancelledError('client went away before dispatch'));
-        const stop = cancel.onCancel(() => {
-          if (this.scheduler.remove(pending)) {
-            reject(new CancelledError('client went away before dispatch'));
-            this.#notifyIfIdle();
-          }
-        });
-        pending.payload.resolve = (o) => (stop(), resolve(o));
-        pending.payload.reject = (e) => (stop(), reject(e));
-      }
+      const settle = settleOnCancel(
+        cancel,
+        { resolve, reject },
+        () => this.scheduler.remove(pending),
+        () => this.#idle.check(),
+      );
+      if (!settle) return;
+      pending.payload.resolve = settle.resolve;
+      pending.payload.reject = settle.reject;
       this.scheduler.push(pending);
     });
-  }
-
-  #stackFeeds(items: readonly ItemFeeds[]): Record<string, WireTensor> {
-    const feeds: Record<string, WireTensor> = {};
-    for (const key of Object.keys(items[0])) {
-      const t = stack(items.map((it) => it[key]), this.#opts.model.padValue);
-      feeds[key] = { type: elementType(t), data: t.data, dims: [...t.dims] };
-    }
-    return feeds;
   }
 
   async #execute(batch: Pending<Invocation>[]): Promise<void> {
@@ -170,17 +152,14 @@ export class ModelBatcher {
     try {
       await models.ensure(this.name);
       const t0 = this.#clock.now();
-      const feeds = this.#stackFeeds(batch.map((it) => it.payload.feeds));
+      const feeds = stackFeeds(batch.map((it) => it.payload.feeds), model.padValue);
       hostMs += this.#clock.now() - t0;
       const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
-      const split: Record<string, ItemTensor[]> = {};
-      for (const [name, out] of Object.entries(outputs)) split[name] = unstack({ data: out.data, dims: out.dims, type: tagOf(out.type) }, batch.length);
+      const split = splitOutputs(outputs, batch.length);
       this.scheduler.finished(batch, runMs);
       batch.forEach((it, i) => {
-        const mine: Record<string, ItemTensor> = {};
-        for (const name in split) mine[name] = split[name][i];
-        it.payload.resolve({ outputs: mine, batchId, batchSize: batch.length, queueMs: dispatchedAt - it.arrivalMs, inferenceMs: finishedAt - dispatchedAt, finishedAtMs: finishedAt });
+        it.payload.resolve({ outputs: split[i], batchId, batchSize: batch.length, queueMs: dispatchedAt - it.arrivalMs, inferenceMs: finishedAt - dispatchedAt, finishedAtMs: finishedAt });
       });
       hostMs += this.#clock.now() - finishedAt;
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, hostMs, ok: true });
@@ -192,33 +171,26 @@ export class ModelBatcher {
       // The model's own words (onnxruntime's, with node names and paths) go to the log under errorId, not to clients.
       for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}; the log has the reason under error id ${errorId}`, errorId, err, { model: this.name, batchId, batchSize: batch.length }));
     } finally {
-      this.#notifyIfIdle();
+      this.#idle.check();
     }
   }
 
   /**
-   * Warm-up probe: runs copies of one item at each of `sizes` straight on the device. With `anchor`, the
-   * device times stay in the cost fit for good (the fit's anchors), so the scheduler has predictions
-   * before the first request and a slope even when later batches all have one size.
+   * Warm-up probe ({@link probeBatchCosts}): copies of one item at each of `sizes`, straight on the device.
+   * With `anchor`, the device times stay in the cost fit for good (the fit's anchors), so the scheduler has
+   * predictions before the first request and a slope even when later batches all have one size.
    */
   async probe(item: ItemFeeds, sizes: readonly number[], anchor: boolean): Promise<void> {
     const { model, device, models } = this.#opts;
     await models.ensure(this.name);
-    for (const b of sizes) {
-      const feeds = this.#stackFeeds(Array.from({ length: b }, () => item));
-      const { runMs } = await device.run({ name: this.name, file: model.file }, feeds, -Infinity);
+    await probeBatchCosts(device, { name: this.name, file: model.file }, item, model.padValue, sizes, (b, runMs) => {
       if (anchor) this.scheduler.probed(b, runMs);
-    }
-  }
-
-  #notifyIfIdle(): void {
-    if (this.idle) for (const w of this.#idleWaiters.splice(0)) w();
+    });
   }
 
   /** Resolves when nothing waits and no batch is running. */
   onIdle(): Promise<void> {
-    if (this.idle) return Promise.resolve();
-    return new Promise((r) => this.#idleWaiters.push(r));
+    return this.#idle.wait();
   }
 
   /** True when nothing waits and no batch is running. */

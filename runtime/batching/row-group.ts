@@ -1,4 +1,6 @@
-import type { BatchOutcome, Cancellation, ItemFeeds, ModelBatcher } from './model-batcher.ts';
+import type { ItemFeeds } from './batch-feeds.ts';
+import type { Cancellation } from './cancellation.ts';
+import type { BatchOutcome, ModelBatcher } from './model-batcher.ts';
 
 /**
  * The rows of one call (a v2 request of batch dimension n) as n ordinary items of the model's queue, so they

@@ -1,6 +1,7 @@
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import { hc, type ClientResponse } from 'hono/client';
 import { defaults } from '../defaults.ts';
+// A type only: the CLI's client commands start without loading the runtime.
+import type { AppType } from '../server/app.ts';
 
 /** Where the CLI finds a runtime started with the default host and port. */
 export const defaultUrl = `http://${defaults.host}:${defaults.port}`;
@@ -26,45 +27,44 @@ export class RequestFailed extends Error {
 }
 
 /**
- * One exchange over node:http(s). Not fetch: Node loads undici on fetch's first use, about 0.15 s of CPU at
- * every CLI start, more than the rest of a `list`.
+ * Hono's `hc` client typed by the runtime's own routes (server/app.ts's AppType): paths, parameters and
+ * reply bodies come from the server's code, not from copies of it. A runtime that cannot be reached is one
+ * plain message.
  */
-function exchange(url: URL, method: string, headers: Record<string, string | number>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
+export function clientFor(target: Target) {
+  return hc<AppType>(target.url, {
+    fetch: async (...args: Parameters<typeof fetch>) => {
+      try {
+        return await fetch(...args);
+      } catch (err) {
+        throw new Error(`cannot reach ${target.url}: ${(err as Error).cause ?? (err as Error).message}`);
+      }
+    },
   });
 }
 
-/** Sends a request; JSON replies are parsed; non-2xx replies throw {@link RequestFailed}. */
-export async function request(target: Target, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown }> {
-  const headers: Record<string, string | number> = {};
-  if (body !== undefined) {
-    headers['content-type'] = contentType;
-    headers['content-length'] = Buffer.byteLength(body);
-  }
-  if (target.token && path.startsWith('/admin')) headers.authorization = `Bearer ${target.token}`;
-  let res: Awaited<ReturnType<typeof exchange>>;
+export type Client = ReturnType<typeof clientFor>;
+
+/** The admin API's bearer header (none without a token: the runtime's 401 is then explained by {@link replyOf}). */
+export function adminHeaders(target: Target): Record<string, string> {
+  return target.token ? { authorization: `Bearer ${target.token}` } : {};
+}
+
+/**
+ * A reply's JSON (null for an empty body), typed as the route's success; a non-2xx reply throws
+ * {@link RequestFailed} with the runtime's error body, and a 401 from the admin API says which case it is.
+ */
+export async function replyOf<T>(res: ClientResponse<T>, target: Target, admin = false): Promise<T> {
+  const text = await res.text();
+  let parsed: unknown = text;
   try {
-    res = await exchange(new URL(`${target.url}${path}`), method, headers, body);
-  } catch (err) {
-    throw new Error(`cannot reach ${target.url}: ${(err as Error).message}`);
-  }
-  let parsed: unknown = res.text;
-  try {
-    parsed = res.text ? JSON.parse(res.text) : null;
+    parsed = text ? JSON.parse(text) : null;
   } catch {
     /* not JSON: keep the text */
   }
-  if (res.status === 401 && path.startsWith('/admin')) throw new Error(unauthorizedHint(target));
-  if (res.status < 200 || res.status > 299) throw new RequestFailed(res.status, parsed);
-  return { status: res.status, headers: res.headers, body: parsed };
+  if (res.status === 401 && admin) throw new Error(unauthorizedHint(target));
+  if (!res.ok) throw new RequestFailed(res.status, parsed);
+  return parsed as T;
 }
 
 /** A 401 from the admin API says only "a valid bearer token is required"; the client knows which case it is. */

@@ -1,18 +1,15 @@
-interface Described {
-  name: string;
-  model: string;
-  sloMs: number;
-  status: string;
-  version: string;
-  warning?: string;
-  live: { ratePerSec: number; meanLatencyMs: number | null; p99LatencyMs: number | null; sloAttainment: number | null };
-  prediction: { meanLatencyBoundMs: number | null; maxRatePerSec: number | null } | null;
-}
+import type { InferResponseType } from 'hono/client';
+import type { Client } from './client.ts';
+
+/** What GET /functions/:name answers, as the server's route types it. */
+type Described = InferResponseType<Client['functions'][':name']['$get'], 200>;
+/** The load problems GET /functions lists. */
+type Problem = InferResponseType<Client['functions']['$get'], 200>['problems'][number];
 
 const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
 
 /** `edgebatch list` as an aligned table, with load problems underneath. */
-export function formatList(fns: Described[], problems: { file: string; message: string }[]): string {
+export function formatList(fns: readonly Described[], problems: readonly Problem[]): string {
   const head = ['function', 'model', 'slo ms', 'status', 'version', 'rate/s', 'mean ms', 'p99 ms', 'in slo', 'bound ms', 'max rate/s'];
   const rows = fns.map((f) => [
     f.name,

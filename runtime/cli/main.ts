@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fromBuild } from '../build-mode.ts';
-import { defaultUrl, request, targetFrom } from './client.ts';
+import { adminHeaders, clientFor, defaultUrl, replyOf, targetFrom } from './client.ts';
 import { formatList } from './format.ts';
 import { plan, planUsage } from './plan.ts';
 
@@ -56,8 +56,12 @@ const commands: Record<string, Command> = {
       const name = (v.name as string | undefined) ?? functionNameOf(file);
       const bundled = await bundleFile(file);
       if (!bundled.ok) throw new Error(`${file} does not compile:\n${bundled.message}`);
-      const r = await request(targetFrom(v), 'PUT', `/admin/functions/${encodeURIComponent(name)}`, bundled.code, 'text/javascript');
-      const b = r.body as { name: string; version: string; previous: string | null };
+      const target = targetFrom(v);
+      const res = await clientFor(target).admin.functions[':name'].$put(
+        { param: { name } },
+        { headers: { ...adminHeaders(target), 'content-type': 'text/javascript' }, init: { body: bundled.code } },
+      );
+      const b = await replyOf(res, target, true);
       print(v, b, `deployed ${b.name} version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
       return 0;
     },
@@ -68,7 +72,8 @@ const commands: Record<string, Command> = {
     options: { ...url, ...json },
     positionals: 1,
     async run(v, [name]) {
-      await request(targetFrom(v), 'DELETE', `/admin/functions/${encodeURIComponent(name)}`);
+      const target = targetFrom(v);
+      await replyOf(await clientFor(target).admin.functions[':name'].$delete({ param: { name } }, { headers: adminHeaders(target) }), target, true);
       print(v, { name, deleted: true }, `${name} is no longer served`);
       return 0;
     },
@@ -79,9 +84,13 @@ const commands: Record<string, Command> = {
     options: { ...url, ...json, version: { type: 'string' } },
     positionals: 1,
     async run(v, [name]) {
+      const target = targetFrom(v);
       const body = v.version ? JSON.stringify({ version: v.version }) : '';
-      const r = await request(targetFrom(v), 'POST', `/admin/functions/${encodeURIComponent(name)}/rollback`, body);
-      const b = r.body as { name: string; version: string; previous: string | null };
+      const res = await clientFor(target).admin.functions[':name'].rollback.$post(
+        { param: { name } },
+        { headers: { ...adminHeaders(target), 'content-type': 'application/json' }, init: { body } },
+      );
+      const b = await replyOf(res, target, true);
       print(v, b, `${b.name} now serves version ${b.version}${b.previous ? ` (was ${b.previous})` : ''}`);
       return 0;
     },
@@ -92,8 +101,8 @@ const commands: Record<string, Command> = {
     options: { ...url, ...json },
     positionals: 1,
     async run(v, [name]) {
-      const r = await request(targetFrom(v), 'GET', `/admin/functions/${encodeURIComponent(name)}/versions`);
-      const b = r.body as { current: string | null; versions: { version: string; deployedAt: string }[] };
+      const target = targetFrom(v);
+      const b = await replyOf(await clientFor(target).admin.functions[':name'].versions.$get({ param: { name } }, { headers: adminHeaders(target) }), target, true);
       print(v, b, b.versions.map((x) => `${x.version === b.current ? '*' : ' '} ${x.version}  ${x.deployedAt}`).join('\n') || 'no deployed versions');
       return 0;
     },
@@ -105,11 +114,13 @@ const commands: Record<string, Command> = {
     positionals: 1,
     async run(v, [name]) {
       const target = targetFrom(v);
+      const fn = clientFor(target).functions[':name'];
       let data = v.data as string | undefined;
-      if (data === undefined) data = JSON.stringify(((await request(target, 'GET', `/functions/${encodeURIComponent(name)}`)).body as { example: unknown }).example);
-      const r = await request(target, 'POST', `/functions/${encodeURIComponent(name)}`, data);
-      const meta = { batchSize: Number(r.headers['x-batch-size']), serverTiming: r.headers['server-timing'] ?? null };
-      print(v, { result: r.body, ...meta }, `${JSON.stringify(r.body, null, 2)}\n(batch of ${meta.batchSize}; ${meta.serverTiming})`);
+      if (data === undefined) data = JSON.stringify((await replyOf(await fn.$get({ param: { name } }), target)).example);
+      const res = await fn.$post({ param: { name } }, { headers: { 'content-type': 'application/json' }, init: { body: data } });
+      const result = await replyOf(res, target);
+      const meta = { batchSize: Number(res.headers.get('x-batch-size')), serverTiming: res.headers.get('server-timing') };
+      print(v, { result, ...meta }, `${JSON.stringify(result, null, 2)}\n(batch of ${meta.batchSize}; ${meta.serverTiming})`);
       return 0;
     },
   },
@@ -119,9 +130,10 @@ const commands: Record<string, Command> = {
     options: { ...url, ...json },
     async run(v) {
       const target = targetFrom(v);
-      const { functions, problems } = (await request(target, 'GET', '/functions')).body as { functions: { name: string }[]; problems: unknown[] };
-      const details = await Promise.all(functions.map(async (f) => (await request(target, 'GET', `/functions/${encodeURIComponent(f.name)}`)).body));
-      print(v, { functions: details, problems }, formatList(details as never, problems as never));
+      const client = clientFor(target);
+      const { functions, problems } = await replyOf(await client.functions.$get(), target);
+      const details = await Promise.all(functions.map(async (f) => replyOf(await client.functions[':name'].$get({ param: { name: f.name } }), target)));
+      print(v, { functions: details, problems }, formatList(details, problems));
       return 0;
     },
   },

@@ -18,7 +18,7 @@ What the queueing formula (README.md, "The scheduler") predicts for one model on
   --alpha-ms A     device time each item adds to a batch, ms (>= 0)
   --tau0-ms T      device time every batch costs whatever its size, ms (>= 0)
   --slo-ms S       the mean-latency objective S, ms (> 0): a bound on the MEAN latency, not a
-                   function's SLO. The runtime aims the mean at meanObjectiveFraction (0.5) of the
+                   function's SLO. The runtime aims the mean at meanObjectiveFraction (${defaults.scheduler.meanObjectiveFraction}) of the
                    tightest SLO on a model: for functions with a 100 ms SLO pass --slo-ms 50.
   --rate R         arrival rate, requests per second (>= 0); without it the figures that depend on
                    the rate are null

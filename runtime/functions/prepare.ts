@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
 import { elementType, firstNonFinite, largestFinite, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
-import type { ItemFeeds } from '../batching/model-batcher.ts';
+import type { ItemFeeds } from '../batching/batch-feeds.ts';
 import type { ItemInput, RawBody } from './define.ts';
 import type { HookLimits } from './hook-limits.ts';
 import type { LoadedFunction } from './load.ts';

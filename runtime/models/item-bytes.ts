@@ -1,12 +1,7 @@
 import type { ModelMeta } from '../lanes/protocol.ts';
+import { elementBytes } from './element-types.ts';
+import { sizeOf } from './tensor.ts';
 
-/** Bytes of one element of each onnxruntime tensor type a model's inputs and outputs may have. */
-const elementBytes: Record<string, number> = {
-  float64: 8, int64: 8, uint64: 8,
-  float32: 4, int32: 4, uint32: 4,
-  float16: 2, int16: 2, uint16: 2,
-  int8: 1, uint8: 1, bool: 1,
-};
 
 /**
  * Bytes one item adds to a batch: every input and output tensor's elements past the batch axis (the first),
@@ -20,14 +15,14 @@ const elementBytes: Record<string, number> = {
 export function bytesPerItem(meta: ModelMeta, model: string): number {
   let total = 0;
   for (const v of [...meta.inputs, ...meta.outputs]) {
-    const size = elementBytes[v.type];
+    const size = elementBytes(v.type);
     if (size === undefined) throw new Error(`model "${model}": maxBatchBytes cannot size tensor "${v.name}" of type ${v.type}`);
     const rest = v.shape.slice(1);
     const dynamic = rest.find((d) => typeof d !== 'number');
     if (dynamic !== undefined) {
       throw new Error(`model "${model}": maxBatchBytes needs fixed item shapes, but tensor "${v.name}" has a dynamic dimension "${dynamic}" past the batch axis; use maxBatch instead`);
     }
-    total += size * (rest as number[]).reduce((a, d) => a * d, 1);
+    total += size * sizeOf(rest as number[]);
   }
   return total;
 }

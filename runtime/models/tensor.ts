@@ -2,15 +2,12 @@
  * Items and batches as plain typed arrays, so they cross the worker boundary without copies of structure
  * and the stacking rules stay pure and testable. An item has no batch dimension; a batch adds it in front.
  */
-export type NumericData = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array | BigUint64Array;
+import { elementCarrier, untaggedTypeOf, type NumericData, type TaggedType } from './element-types.ts';
+
+export type { NumericData, TaggedType } from './element-types.ts';
+
 /** Numbers in a typed array, or strings (onnxruntime's `string` tensors), which cross to a lane by structured clone. */
 export type TensorData = NumericData | string[];
-
-/**
- * The element type where the array alone does not say it: `'bool'` (a Uint8Array of 0 and 1) and
- * `'float16'` (a Uint16Array of IEEE half bit patterns). Left out, the array's own type is meant.
- */
-export type TaggedType = 'bool' | 'float16';
 
 /** One item of one input or output: row-major data and its dimensions (no batch axis). */
 export interface ItemTensor {
@@ -29,7 +26,8 @@ export interface BatchTensor {
 /** A model input dimension from its metadata: a fixed size, or a name for a dynamic one. */
 export type DimSpec = number | string;
 
-function sizeOf(dims: readonly number[]): number {
+/** Elements in a tensor of dimensions `dims`: their product (1 for a scalar). */
+export function sizeOf(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
   return n;
@@ -135,17 +133,7 @@ export function unstack(batch: BatchTensor, n: number): ItemTensor[] {
 
 /** The onnxruntime element type name of an array, without a tag (see {@link elementType}). */
 export function dataType(data: TensorData): string {
-  if (Array.isArray(data)) return 'string';
-  if (data instanceof Float32Array) return 'float32';
-  if (data instanceof Float64Array) return 'float64';
-  if (data instanceof Int32Array) return 'int32';
-  if (data instanceof Uint32Array) return 'uint32';
-  if (data instanceof Int16Array) return 'int16';
-  if (data instanceof Uint16Array) return 'uint16';
-  if (data instanceof BigInt64Array) return 'int64';
-  if (data instanceof BigUint64Array) return 'uint64';
-  if (data instanceof Int8Array) return 'int8';
-  return 'uint8';
+  return Array.isArray(data) ? 'string' : untaggedTypeOf(data);
 }
 
 /** The onnxruntime element type of a tensor: its tag, else what its array says. */
@@ -155,7 +143,7 @@ export function elementType(t: { readonly data: TensorData; readonly type?: Tagg
 
 /** The tag a tensor of onnxruntime element type `ort` needs, if any (onnxruntime hands back 'bool' and 'float16' as plain arrays). */
 export function tagOf(ort: string): TaggedType | undefined {
-  return ort === 'bool' || ort === 'float16' ? ort : undefined;
+  return elementCarrier(ort)?.tag;
 }
 
 /**

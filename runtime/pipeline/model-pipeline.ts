@@ -1,6 +1,8 @@
 import type { ResolvedConfig, ResolvedModelConfig } from '../config.ts';
 import { ModelUnavailableError, OverloadedError, type EdgebatchError } from '../errors.ts';
-import { ModelBatcher, type BatchOutcome, type BatchRecord, type Cancellation, type ItemFeeds } from '../batching/model-batcher.ts';
+import type { ItemFeeds } from '../batching/batch-feeds.ts';
+import type { Cancellation } from '../batching/cancellation.ts';
+import { ModelBatcher, type BatchOutcome, type BatchRecord } from '../batching/model-batcher.ts';
 import type { LoadedFunction } from '../functions/load.ts';
 import { prepareItem, validateInput } from '../functions/prepare.ts';
 import type { HostStageTotals } from '../host/host-stages.ts';

@@ -6,7 +6,7 @@ import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
 import { accessLog } from './access-log.ts';
 import { arrival } from './arrival.ts';
-import { errorReply } from './error-reply.ts';
+import { errorBody, errorReply } from './error-reply.ts';
 import { requestSlo, type FrontDoor } from './front-door.ts';
 import { InFlight } from './in-flight.ts';
 import { jsonReply } from './json-reply.ts';
@@ -23,22 +23,21 @@ import { RawRequestBody } from '../functions/prepare.ts';
 
 export type { AppEnv } from './app-env.ts';
 
-const adminOffMessage =
-  'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
-
 /**
  * The HTTP edge: thin routes over {@link Runtime}. Binding a socket is server/listen.ts's job, so tests
  * can also call `app.request()`. `door` is the front door that admitted (or refused) invocations before
- * Hono saw them; without one the invoke route admits calls itself.
+ * Hono saw them; without one the invoke route admits calls itself. The routes a client calls (the admin
+ * API and /functions) are chained, so that their types make {@link AppType}, the contract the CLI's
+ * `hc` client is typed by.
  */
-export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDoor): Hono<AppEnv> {
+export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDoor) {
   const app = new Hono<AppEnv>();
   app.use(arrival(rt.host));
   app.use(inFlight.middleware());
   const access = accessLog(rt.log, rt.config.accessLog);
   if (access) app.use(access);
   app.onError((err, c) => errorReply(c, err, rt.log));
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => {
@@ -50,27 +49,25 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     return c.text(await rt.metrics.registry.metrics(), 200, { 'content-type': rt.metrics.registry.contentType });
   });
 
-  if (rt.config.adminToken) app.route('/admin', adminRoutes(rt, rt.config.adminToken));
-  // Without a token there is no admin API; say so rather than answer a bare "no route".
-  else app.all('/admin/*', (c) => c.json({ error: { code: 'admin_off', message: adminOffMessage } }, 404));
+  const withAdmin = app.route('/admin', adminRoutes(rt, rt.config.adminToken));
   app.route('/v2', v2Routes(rt));
   // What a browser sees: the live dashboard at / and the API's OpenAPI document and docs page.
   app.route('/', dashboardRoutes(rt, () => inFlight.draining));
   app.route('/', openApiRoutes(rt));
 
-  app.get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }));
-  app.get('/functions/:name', (c) => {
-    const fn = rt.functions.get(c.req.param('name'));
-    if (!fn) throw new NotFoundError('function', c.req.param('name'));
-    return c.json(describe(rt, fn));
-  });
-
   const bodyBytes = rt.config.limits.bodyBytes;
   // Every served call tells an edge in front how loaded its model is here, so the edge can spill early.
   const loadOf = loadReporter(rt);
+  const routes = withAdmin
+    .get('/functions', (c) => c.json({ functions: rt.functions.list().map((f) => summarize(rt, f)), problems: rt.problems() }))
+    .get('/functions/:name', (c) => {
+      const fn = rt.functions.get(c.req.param('name'));
+      if (!fn) throw new NotFoundError('function', c.req.param('name'));
+      return c.json(describe(rt, fn));
+    });
   // The hot path. Every reply header goes in one plain object: @hono/node-server writes that straight to
   // Node's response, where `c.header()` or Hono's timing middleware would build WHATWG Headers per call.
-  app.post('/functions/:name', async (c) => {
+  return routes.post('/functions/:name', async (c) => {
     const { incoming, outgoing } = c.env ?? {};
     let call = door?.take(incoming);
     if (!call) {
@@ -126,5 +123,10 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     stages.add('reply', performance.now() - t);
     return res;
   });
-  return app;
 }
+
+/**
+ * The HTTP contract of the routes a client calls, for Hono's `hc` client (runtime/cli/client.ts): paths,
+ * parameters and the JSON of each success. Errors are `{ error: { code, message } }` (server/error-reply.ts).
+ */
+export type AppType = ReturnType<typeof createApp>;

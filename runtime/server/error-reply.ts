@@ -12,8 +12,16 @@ import { totalTiming } from './server-timing.ts';
 /** The JSON body of an error reply; protocols differ in it (v2 wants `{ error: "message" }`), nothing else. */
 export type ErrorBody = (code: string, message: string, details: Record<string, unknown> | undefined) => object;
 
-/** The runtime's own error body: `{ error: { code, message, ...details } }`. */
-const runtimeBody: ErrorBody = (code, message, details) => ({ error: { code, message, ...details } });
+/**
+ * The runtime's own error body, `{ error: { code, message, ...details } }`: every error reply of the runtime's
+ * routes is built here, those of {@link EdgebatchError}s and the few answered without one (no route, the admin
+ * API or the dashboard off, a refused token).
+ */
+export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: { code: string; message: string } & Record<string, unknown> } {
+  return { error: { code, message, ...details } };
+}
+
+const runtimeBody: ErrorBody = errorBody;
 
 /** An {@link EdgebatchError} as a reply: status, the JSON body and the headers it implies. */
 export interface ErrorPayload {

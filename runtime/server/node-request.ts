@@ -5,7 +5,7 @@
  * streams and an AbortController per call, which cost about a quarter of the event loop in a profile.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cancellation } from '../batching/model-batcher.ts';
+import type { Cancellation } from '../batching/cancellation.ts';
 import { ClientGoneError, PayloadTooLargeError } from '../errors.ts';
 
 /** What @hono/node-server passes as the app's `env`. */

@@ -104,9 +104,9 @@ describe('under open-loop load', () => {
       return { sent, ok, shed: sent.filter((r) => r.status === 503), late: ok.filter((r) => r.latencyMs > 500) };
     };
     // Baseline in the same run: the same overload with admission control off.
-    s.runtime.config.scheduler.admission = false;
+    s.runtime.setAdmission(false);
     const without = await overload(5);
-    s.runtime.config.scheduler.admission = true;
+    s.runtime.setAdmission(true);
     await new Promise((r) => setTimeout(r, 1500)); // let the queue drain and the rate meter settle
     const withAdmission = await overload(6);
     const { sent, ok, shed, late } = withAdmission;

@@ -2,7 +2,7 @@ import { loadConfig, serve, type Serving, type UserConfig } from 'edgebatch';
 
 /**
  * Starts the real runtime from hono.config.ts on a free loopback port, logging nothing.
- * Overrides replace top-level config fields (e.g. another functionsDir or models).
+ * Overrides merge into the file block by block (loadConfig); `models` replaces the file's set of models.
  */
 export async function startRuntime(overrides: Partial<UserConfig> = {}, configFile = 'hono.config.ts'): Promise<Serving> {
   const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' };

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { timingSafeEqual } from 'hono/utils/buffer';
+import { errorBody } from '../error-reply.ts';
 
 /** Addresses only this machine can reach: no login is asked there. */
 export function isLoopback(host: string): boolean {
@@ -17,7 +18,7 @@ export function dashboardAccess(host: string, adminToken: string | undefined): M
   if (isLoopback(host)) return (_c, next) => next();
   if (!adminToken) {
     const message = `the dashboard is off: the runtime listens on ${host}, not on loopback, and has no admin token (set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN)`;
-    return async (c) => c.json({ error: { code: 'dashboard_off', message } }, 403);
+    return async (c) => c.json(errorBody('dashboard_off', message), 403);
   }
   return basicAuth({ realm: 'edgebatch dashboard', verifyUser: (_user, password) => timingSafeEqual(password, adminToken) });
 }

@@ -23,6 +23,7 @@ const errorResponses = {
   '415': response('The body (or a multipart body\'s file part) is neither JSON nor a raw type the function takes (`unsupported_media_type`).'),
   '422': response('The call is valid but its own work (its `pre` alone, plus its batch alone on the device) takes longer than its SLO, so it can never be answered in time (`too_expensive`); no Retry-After, as no retry helps.'),
   '500': response('The model run failed for this call\'s batch, or `post` threw (`run_failed`, with `errorId` and, for a batch, `batchId`).'),
+  '504': response('The handler\'s `pre` or `post` did not finish within its time limit (`hook_timeout`, with the `hook` and its `limitMs`).'),
   '503': response('The queue is full or the SLO cannot be met at the current load (`overloaded`), or the model could not be loaded (`model_unavailable`). Retry after `Retry-After` seconds.', {
     'retry-after': { description: 'Seconds to wait before calling again.', schema: { type: 'integer', minimum: 1 } },
   }),
@@ -40,12 +41,14 @@ const errorSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'out_of_range', 'not_found', 'payload_too_large', 'unsupported_media_type', 'too_expensive', 'overloaded', 'model_unavailable', 'run_failed', 'internal'] },
+        code: { type: 'string', enum: ['bad_json', 'invalid_input', 'bad_shape', 'bad_request', 'out_of_range', 'not_found', 'payload_too_large', 'unsupported_media_type', 'too_expensive', 'overloaded', 'model_unavailable', 'run_failed', 'hook_timeout', 'internal'] },
         message: { type: 'string' },
         issues: { type: 'array', description: 'invalid_input: every schema issue', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
         errorId: { type: 'string', description: 'run_failed: the id the server logged the failure under' },
         batchId: { type: 'integer', description: 'run_failed: the batch that failed' },
         retryAfterSec: { type: 'number', description: 'overloaded: as Retry-After' },
+        hook: { type: 'string', enum: ['pre', 'post'], description: 'hook_timeout: the hook that ran past its limit' },
+        limitMs: { type: 'number', description: 'hook_timeout: that limit, ms' },
       },
     },
   },

@@ -4,10 +4,10 @@
  * as [n, ...] tensors. Every check that can fail a request runs here, before anything is queued, so a bad
  * request is a 400 of its own and never reaches a batch where it could fail its neighbours.
  */
-import type { ItemFeeds } from '../../batching/model-batcher.ts';
+import type { ItemFeeds } from '../../batching/batch-feeds.ts';
 import { BadInputError, EdgebatchError } from '../../errors.ts';
 import type { ModelMeta, ValueInfo } from '../../lanes/protocol.ts';
-import { allocLike, copyInto, elementType, firstNonFinite, sliceOf, type ItemTensor, type TensorData } from '../../models/tensor.ts';
+import { allocLike, copyInto, elementType, firstNonFinite, sizeOf, sliceOf, type ItemTensor, type TensorData } from '../../models/tensor.ts';
 import { carrier, fromOrtType, isV2Datatype, jsonElement, jsonValue, v2Datatypes, type V2Datatype } from './datatypes.ts';
 import { v2Shape } from './metadata.ts';
 import type { RequestInput, RequestOutput } from './schema.ts';
@@ -17,12 +17,6 @@ function bad(message: string): BadInputError {
 }
 
 const show = (spec: readonly (number | string)[]) => `[${v2Shape(spec).join(', ')}]`;
-
-function product(dims: readonly number[]): number {
-  let n = 1;
-  for (const d of dims) n *= d;
-  return n;
-}
 
 /** Why a request shape does not fit a model input (with the batch axis first), or undefined when it fits. */
 export function shapeProblem(name: string, shape: readonly number[], spec: readonly (number | string)[]): string | undefined {
@@ -55,7 +49,7 @@ function depthOf(data: unknown[]): number {
 /** Fills the datatype's array from JSON `data`, flat or nested exactly as deep as the shape. */
 function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: readonly number[]): TensorData {
   if (!Array.isArray(data)) throw bad(`data of input "${name}" must be an array, got ${kind(data)}`);
-  const count = product(shape);
+  const count = sizeOf(shape);
   const depth = depthOf(data);
   if (depth !== 1 && depth !== shape.length) {
     throw bad(`data of input "${name}" is nested ${depth} deep but its shape [${shape.join(', ')}] has ${shape.length} dimensions: send it flat, or nested exactly ${shape.length} deep`);
@@ -87,8 +81,8 @@ function fromJson(name: string, datatype: V2Datatype, data: unknown, shape: read
 /** Reads a binary chunk as the datatype's array; its size must be exactly what shape and datatype need. */
 function fromBinary(name: string, datatype: V2Datatype, chunk: Buffer, shape: readonly number[]): TensorData {
   const array = carrier(datatype).array;
-  if (!array) return bytesFromBinary(name, chunk, product(shape));
-  const need = product(shape) * array.BYTES_PER_ELEMENT;
+  if (!array) return bytesFromBinary(name, chunk, sizeOf(shape));
+  const need = sizeOf(shape) * array.BYTES_PER_ELEMENT;
   if (chunk.length !== need) throw bad(`binary_data_size of input "${name}" is ${chunk.length} bytes; shape [${shape.join(', ')}] of ${datatype} needs ${need}`);
   // A copy into a fresh, aligned buffer (a chunk may start at any offset in the body). The protocol's
   // little-endian bytes are read as they are: x64 and arm64 hosts are little-endian.
@@ -155,7 +149,7 @@ export function decodeRows(inputs: readonly RequestInput[], chunks: readonly (Bu
   for (const spec of meta.inputs) {
     const t = tensors.find((x) => x.name === spec.name)!;
     const dims = t.shape.slice(1);
-    const per = product(dims);
+    const per = sizeOf(dims);
     for (let r = 0; r < n; r++) {
       const data = sliceOf(t.data, r * per, (r + 1) * per);
       rows[r][spec.name] = t.tag ? { data, dims, type: t.tag } : { data, dims };
@@ -171,7 +165,7 @@ function decodeInput(input: RequestInput, chunk: Buffer | undefined, spec: Value
   if (datatype !== want) throw bad(`input "${name}" of model "${model}" takes ${want ?? spec.type}, got ${datatype}`);
   const why = shapeProblem(name, shape, spec.shape);
   if (why) throw bad(why);
-  const count = product(shape);
+  const count = sizeOf(shape);
   if (count > limits.maxElements) throw bad(`input "${name}" has shape [${shape.join(', ')}], ${count} elements: more than one request may carry (${limits.maxElements})`);
   if (chunk && input.data !== undefined) throw bad(`input "${name}" has both data and binary_data_size; send one`);
   if (chunk) {
@@ -222,7 +216,7 @@ export function gatherOutput(name: string, rows: readonly ItemTensor[]): Gathere
       throw new EdgebatchError('run_failed', 500, `output "${name}" came back with different shapes for rows of one request ([${dims.join(', ')}] and [${r.dims.join(', ')}])`);
     }
   }
-  const per = product(dims);
+  const per = sizeOf(dims);
   const data = allocLike(rows[0].data, per * rows.length);
   rows.forEach((r, i) => copyInto(data, r.data, i * per));
   const ort = elementType(rows[0]);

@@ -3,12 +3,11 @@
  * runtime's arrays (runtime/models/tensor.ts). One table, so metadata, decoding and encoding cannot disagree.
  * Pure: no I/O, unit-tested in test/v2-codec.test.ts.
  */
-import { largestFinite, type NumericData, type TaggedType } from '../../models/tensor.ts';
+import { elementCarrier, type NumericArray } from '../../models/element-types.ts';
+import { largestFinite, type TaggedType } from '../../models/tensor.ts';
 
 export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
-
-type NumericArray = { new (n: number): NumericData; new (buffer: ArrayBuffer): NumericData; readonly BYTES_PER_ELEMENT: number };
 
 /** How the runtime carries a datatype. */
 export interface Carrier {
@@ -23,22 +22,24 @@ export interface Carrier {
 }
 
 // JSON numbers are doubles: a 64-bit integer beyond 2^53 cannot arrive intact, so JSON values are held to
-// the safe range (the protocol has no string form for integers); binary carries the full range.
-const table: Record<V2Datatype, Carrier> = {
-  BOOL: { ort: 'bool', array: Uint8Array, tag: 'bool' },
-  UINT8: { ort: 'uint8', array: Uint8Array, range: [0, 255] },
-  UINT16: { ort: 'uint16', array: Uint16Array, range: [0, 2 ** 16 - 1] },
-  UINT32: { ort: 'uint32', array: Uint32Array, range: [0, 2 ** 32 - 1] },
-  UINT64: { ort: 'uint64', array: BigUint64Array, range: [0, Number.MAX_SAFE_INTEGER] },
-  INT8: { ort: 'int8', array: Int8Array, range: [-128, 127] },
-  INT16: { ort: 'int16', array: Int16Array, range: [-(2 ** 15), 2 ** 15 - 1] },
-  INT32: { ort: 'int32', array: Int32Array, range: [-(2 ** 31), 2 ** 31 - 1] },
-  INT64: { ort: 'int64', array: BigInt64Array, range: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] },
-  FP16: { ort: 'float16', array: Uint16Array, tag: 'float16' },
-  FP32: { ort: 'float32', array: Float32Array },
-  FP64: { ort: 'float64', array: Float64Array },
+// the safe range (the protocol has no string form for integers); binary carries the full range. The array
+// and tag of each come from the runtime's one element-type table (models/element-types.ts).
+const names: Record<V2Datatype, Omit<Carrier, 'array' | 'tag'>> = {
+  BOOL: { ort: 'bool' },
+  UINT8: { ort: 'uint8', range: [0, 255] },
+  UINT16: { ort: 'uint16', range: [0, 2 ** 16 - 1] },
+  UINT32: { ort: 'uint32', range: [0, 2 ** 32 - 1] },
+  UINT64: { ort: 'uint64', range: [0, Number.MAX_SAFE_INTEGER] },
+  INT8: { ort: 'int8', range: [-128, 127] },
+  INT16: { ort: 'int16', range: [-(2 ** 15), 2 ** 15 - 1] },
+  INT32: { ort: 'int32', range: [-(2 ** 31), 2 ** 31 - 1] },
+  INT64: { ort: 'int64', range: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] },
+  FP16: { ort: 'float16' },
+  FP32: { ort: 'float32' },
+  FP64: { ort: 'float64' },
   BYTES: { ort: 'string' },
 };
+const table = Object.fromEntries(v2Datatypes.map((d) => [d, { ...names[d], ...elementCarrier(names[d].ort) }])) as Record<V2Datatype, Carrier>;
 
 const byOrt = new Map<string, V2Datatype>(v2Datatypes.map((d) => [table[d].ort, d]));
 
