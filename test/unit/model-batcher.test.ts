@@ -216,11 +216,13 @@ test('a failed run fails only its own batch, with one error id; the next batch r
   assert.equal((one as BatchOutcome).outputs.y.data[0], 10);
   for (const failed of [two, three]) {
     assert.ok(failed instanceof RunFailedError);
-    assert.match(failed.message, /model "m" failed on batch 2: index out of range/);
-    assert.deepEqual(failed.details, { batchId: 2, batchSize: 2, errorId: (two as RunFailedError).errorId });
+    // The client gets the batch and an error id; the model's own words go to the log under that id.
+    assert.equal(failed.message, `model "m" failed on batch 2; the log has the reason under error id ${(two as RunFailedError).errorId}`);
+    assert.deepEqual(failed.details, { model: 'm', batchId: 2, batchSize: 2, errorId: (two as RunFailedError).errorId });
   }
   assert.deepEqual(records.map((r) => [r.batchId, r.ok]), [[1, true], [2, false]]);
   assert.equal(records[1].errorId, (two as RunFailedError).errorId);
+  assert.equal(records[1].error, 'index out of range');
   // The queue carries on.
   const after = outcomeOf(submit(4));
   await turn();
