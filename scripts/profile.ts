@@ -6,7 +6,10 @@
  * stops the server with SIGTERM so V8 writes its .cpuprofile, then prints the main thread's self time by
  * category and its top functions, for the load window only.
  *
- *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000]
+ *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources]
+ *
+ * The runtime runs from the build (dist/), as `npm start` does, so its own frames are the build's chunks;
+ * `--sources` runs runtime/ through tsx instead (EDGEBATCH_SOURCES=1), so that each frame names its file.
  *
  * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     fn: { type: 'string', default: 'mlp-classify' },
     port: { type: 'string', default: '0' },
     'interval-us': { type: 'string', default: '1000' },
+    sources: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`],
     logLevel: process.env.LOG_LEVEL ?? 'warn',
     logFile,
+    env: values.sources ? { EDGEBATCH_SOURCES: '1' } : {},
   });
   const url = rt.url;
   try {

@@ -18,6 +18,8 @@ export interface RuntimeProcessOptions {
   logLevel?: string;
   /** Where the runtime's stdout and stderr go (appended); nowhere when unset. */
   logFile?: string;
+  /** More environment for the runtime (its HOST, PORT and LOG_LEVEL are set from the options above). */
+  env?: NodeJS.ProcessEnv;
   /** How long `/readyz` may take to answer 200 (default 120 s: the first start generates the models). */
   readyTimeoutMs?: number;
 }
@@ -47,7 +49,7 @@ function launch(opts: RuntimeProcessOptions, port: number): RuntimeProcess {
   const fd = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'runtime/cli/bin.mjs', 'start'], {
     cwd: opts.root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: opts.logLevel ?? 'error' },
+    env: { ...process.env, ...opts.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: opts.logLevel ?? 'error' },
     stdio: ['ignore', fd, fd],
   });
   if (typeof fd === 'number') closeSync(fd);

@@ -27,11 +27,14 @@ function sourcesNewerThan(since) {
 }
 
 const built = builtAt();
+// EDGEBATCH_SOURCES=1 runs the sources even with a current build: a CPU profile then names runtime/ files
+// (`npm run profile -- --sources`), where the build's frames are its chunks.
+const sources = process.env.EDGEBATCH_SOURCES === '1';
 let main;
-if (built > 0 && !sourcesNewerThan(built)) {
+if (!sources && built > 0 && !sourcesNewerThan(built)) {
   ({ main } = await import('../../dist/cli.js'));
 } else {
-  if (process.stderr.isTTY) process.stderr.write(`edgebatch: dist/ is ${built ? 'older than runtime/' : 'not built'}; running the sources through tsx (npm run build to start fast)\n`);
+  if (process.stderr.isTTY && !sources) process.stderr.write(`edgebatch: dist/ is ${built ? 'older than runtime/' : 'not built'}; running the sources through tsx (npm run build to start fast)\n`);
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('./main.ts'));

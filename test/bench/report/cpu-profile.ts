@@ -64,6 +64,8 @@ export function categoryOf(cf: CallFrame, root: string): string {
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
     if (rel.startsWith(`runtime${path.sep}`)) return `edgebatch ${rel}`;
     if (rel.startsWith(`functions${path.sep}`)) return 'handlers (functions/)';
+    // The build's chunks mix runtime files; `npm run profile -- --sources` names them one by one.
+    if (rel.startsWith(`dist${path.sep}`)) return 'edgebatch (built, dist/)';
   }
   return 'other';
 }
