@@ -26,10 +26,10 @@ const must = (expected: string) => ({ error: `must be ${expected}` });
 const count = () => z.int(must('an integer >= 1')).min(1, must('an integer >= 1'));
 const nonNegative = () => z.number(must('a finite number >= 0')).min(0, must('a finite number >= 0'));
 const positive = () => nonNegative().positive(must('a number > 0'));
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, must(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, must(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`));
 const text = (expected: string) => z.string(must(expected)).min(1, must(expected));
-const duration = () =>
-  z.custom<Duration>((v) => durationMs(v) !== undefined, must(durationExpected)).transform((v) => durationMs(v)!);
+const duration = () => z.custom<Duration>((v) => durationMs(v) !== undefined, must(durationExpected)).transform((v) => durationMs(v)!);
 /** A block of options: strict, and present with its defaults when the user leaves it out. */
 const block = <S extends z.ZodRawShape>(shape: S) => {
   const schema = z.strictObject(shape, must('an object'));
@@ -72,7 +72,7 @@ const modelSchema = z.strictObject(
      */
     maxBatchBytes: count().optional(),
     /** The input stacked along the batch axis. Default: the model's first input. */
-    input: text('the name of one of the model\'s inputs').optional(),
+    input: text("the name of one of the model's inputs").optional(),
     /**
      * How items whose shapes differ in a dynamic dimension share a batch. `pad` (default) pads each to the
      * largest in the batch with `padValue`; `bucket` only batches items of equal shape.
@@ -100,7 +100,11 @@ const configSchema = z
       /** Interface to listen on. Default `127.0.0.1`; the `HOST` environment variable overrides it. */
       host: host.default(defaults.host),
       /** Port to listen on. Default 8787; the `PORT` environment variable overrides it (0 picks a free port). */
-      port: z.int(must('an integer 0-65535')).min(0, must('an integer 0-65535')).max(65535, must('an integer 0-65535')).default(defaults.port),
+      port: z
+        .int(must('an integer 0-65535'))
+        .min(0, must('an integer 0-65535'))
+        .max(65535, must('an integer 0-65535'))
+        .default(defaults.port),
       /** Folder of handler files, relative to the config file. Default `functions`. */
       functionsDir: text('a folder').default('functions'),
       /** Folder where deployed versions are kept. Default `.edgebatch`. */
@@ -126,7 +130,11 @@ const configSchema = z
         /** Safety margin kept before a deadline when deciding to hold. Default 2 ms. */
         margin: duration().default(defaults.scheduler.marginMs),
         /** The mean-latency objective of a model is this fraction of the tightest SLO using it, in (0, 1]. Default 0.5. */
-        meanObjectiveFraction: z.number(must('in (0, 1]')).gt(0, must('in (0, 1]')).max(1, must('in (0, 1]')).default(defaults.scheduler.meanObjectiveFraction),
+        meanObjectiveFraction: z
+          .number(must('in (0, 1]'))
+          .gt(0, must('in (0, 1]'))
+          .max(1, must('in (0, 1]'))
+          .default(defaults.scheduler.meanObjectiveFraction),
         /** Shed when the predicted mean latency exceeds the objective by this factor. Default 2. */
         overloadFactor: nonNegative().default(defaults.scheduler.overloadFactor),
         /**
@@ -144,7 +152,10 @@ const configSchema = z
         admission: z.boolean(must('true or false')).default(true),
       }),
       /** Power model for joules per inference (modelled, not measured on CPU), watts. */
-      energy: block({ busyWatts: nonNegative().default(defaults.energy.busyWatts), idleWatts: nonNegative().default(defaults.energy.idleWatts) }),
+      energy: block({
+        busyWatts: nonNegative().default(defaults.energy.busyWatts),
+        idleWatts: nonNegative().default(defaults.energy.idleWatts),
+      }),
       limits: block({
         /** Largest request body in bytes. Default 1 MiB. */
         bodyBytes: count().default(1024 * 1024),
@@ -225,7 +236,13 @@ const configSchema = z
 export type UserConfig = z.input<typeof configSchema>;
 
 /** The environment variables that override an option, by the option's path. */
-const fromEnv = { host: 'HOST', port: 'PORT', logLevel: 'LOG_LEVEL', accessLog: 'EDGEBATCH_ACCESS_LOG', 'admin.token': 'EDGEBATCH_ADMIN_TOKEN' } as const;
+const fromEnv = {
+  host: 'HOST',
+  port: 'PORT',
+  logLevel: 'LOG_LEVEL',
+  accessLog: 'EDGEBATCH_ACCESS_LOG',
+  'admin.token': 'EDGEBATCH_ADMIN_TOKEN',
+} as const;
 
 /** The user's config with the environment's overrides in place (they win, as hosted runtimes expect). */
 function withEnv(user: UserConfig, env: NodeJS.ProcessEnv): { input: unknown; envKeys: Set<string> } {

@@ -27,7 +27,11 @@ export class NotFoundError extends EdgebatchError {
 
 /** 400: the request cannot be turned into a model item (bad JSON, schema, image, shape, a value its element type cannot hold). */
 export class BadInputError extends EdgebatchError {
-  constructor(code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request' | 'out_of_range', message: string, details?: Record<string, unknown>) {
+  constructor(
+    code: 'bad_json' | 'invalid_input' | 'bad_shape' | 'bad_request' | 'out_of_range',
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
     super(code, 400, message, details);
   }
 }
@@ -44,7 +48,12 @@ export class UnsupportedMediaTypeError extends EdgebatchError {
   /** `part`: the field name, when the type is that of a multipart form's file part. */
   constructor(fn: string, contentType: string, accepts: readonly string[], part?: string) {
     const what = part === undefined ? 'a body' : `a form part ("${part}")`;
-    super('unsupported_media_type', 415, `"${fn}" does not take ${what} of type ${contentType}; it takes ${accepts.join(', ')}`, { function: fn, contentType, accepts, ...(part === undefined ? {} : { part }) });
+    super('unsupported_media_type', 415, `"${fn}" does not take ${what} of type ${contentType}; it takes ${accepts.join(', ')}`, {
+      function: fn,
+      contentType,
+      accepts,
+      ...(part === undefined ? {} : { part }),
+    });
   }
 }
 

@@ -76,7 +76,8 @@ function outlook(rt: Introspected, model: string): { rate: number; cost: BatchCo
   if (!cost || !pipeline) return undefined;
   const nowMs = performance.now();
   const sched = pipeline.scheduler;
-  const hold = rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: sched.context(), waiting: sched.waitingItems, nowMs }) / 1000 : 0;
+  const hold =
+    rt.config.models[model].policy === 'slo' ? currentHoldMs({ context: sched.context(), waiting: sched.waitingItems, nowMs }) / 1000 : 0;
   return { rate: sched.rate.perSecond(nowMs), cost, hold };
 }
 
@@ -93,7 +94,8 @@ export function predict(rt: Introspected, model: string, sloMs: number): Predict
   const fit = rt.pipeline(model)!.scheduler.fit.get();
   const measuredJoules = rt.gpuEnergy?.joulesPerInference(model) ?? null;
   return {
-    covers: 'meanLatencyBoundMs: queue + device (item queued to batch done); pathLatencyBoundMs: request read to reply written, host stage included',
+    covers:
+      'meanLatencyBoundMs: queue + device (item queued to batch done); pathLatencyBoundMs: request read to reply written, host stage included',
     meanLatencyBoundMs: finite(1000 * device),
     pathLatencyBoundMs: finite(1000 * (device + hostS)),
     parts: { deviceMs: finite(1000 * device), hostMs: finite(1000 * hostS) },

@@ -120,12 +120,26 @@ export class Runtime {
     this.#admission = config.scheduler.admission;
     this.versions = new VersionStore(config.dataDir);
     for (const kind of new Set(Object.values(config.models).map((m) => m.device))) {
-      this.#devices.set(kind, new Device({ device: kind, lanes: lanesOn(config, kind), threads: config.threadsPerLane, nativeLogLevel: nativeLogLevel(config.logLevel) }));
+      this.#devices.set(
+        kind,
+        new Device({
+          device: kind,
+          lanes: lanesOn(config, kind),
+          threads: config.threadsPerLane,
+          nativeLogLevel: nativeLogLevel(config.logLevel),
+        }),
+      );
     }
-    this.models = new ModelRegistry(config.models, (model) => this.#devices.get(config.models[model].device)!, config.limits.modelCacheBytes);
+    this.models = new ModelRegistry(
+      config.models,
+      (model) => this.#devices.get(config.models[model].device)!,
+      config.limits.modelCacheBytes,
+    );
     const onGpu = (m: { device: DeviceKind }) => m.device === 'webgpu' || m.device === 'cuda';
     if (Object.values(config.models).some(onGpu)) {
-      this.gpuEnergy = new GpuEnergy({ onStop: (reason) => log.info({ reason }, `joules per inference stay modelled (energySource "model"): ${reason}`) });
+      this.gpuEnergy = new GpuEnergy({
+        onStop: (reason) => log.info({ reason }, `joules per inference stay modelled (energySource "model"): ${reason}`),
+      });
       this.gpuEnergy.start();
     }
     const host = () => this.host.view();
@@ -213,7 +227,10 @@ export class Runtime {
   activate(fn: LoadedFunction): void {
     const old = this.functions.set(fn);
     this.#checkFeasible(fn);
-    this.log.info({ function: fn.name, version: fn.version, model: fn.definition.model, slo: fn.sloMs, replaced: old?.version }, 'function loaded');
+    this.log.info(
+      { function: fn.name, version: fn.version, model: fn.definition.model, slo: fn.sloMs, replaced: old?.version },
+      'function loaded',
+    );
   }
 
   /** Loads (or reloads) one handler file and, only if it passes every check, swaps it in. */
@@ -246,7 +263,11 @@ export class Runtime {
   /** Logs a warning when a function's SLO cannot be met even at zero load (U(0) > SLO) on this device. */
   #checkFeasible(fn: LoadedFunction): void {
     const f = this.#pipelineOf(fn).feasibility(fn.sloMs);
-    if (f && !f.feasible) this.log.warn({ function: fn.name, slo: fn.sloMs, zeroLoadBoundMs: f.zeroLoadBoundMs, reason: f.reason }, 'SLO cannot be met on this device');
+    if (f && !f.feasible)
+      this.log.warn(
+        { function: fn.name, slo: fn.sloMs, zeroLoadBoundMs: f.zeroLoadBoundMs, reason: f.reason },
+        'SLO cannot be met on this device',
+      );
   }
 
   /** Handler files that did not load, as clients see them (GET /functions, the dashboard): no paths of this host. */
@@ -295,7 +316,17 @@ export class Runtime {
     const arrival = Math.min(arrivalMs ?? startedMs, startedMs);
     const pipeline = this.#pipelineOf(fn);
     const series = this.metrics.series(fn.name, fn.definition.model);
-    const call: AdmittedCall = { fn, arrivalMs: arrival, startedMs, sloMs: slo, deadlineMs: arrival + slo, shed: this.#sheds(fn), pipeline, series, live };
+    const call: AdmittedCall = {
+      fn,
+      arrivalMs: arrival,
+      startedMs,
+      sloMs: slo,
+      deadlineMs: arrival + slo,
+      shed: this.#sheds(fn),
+      pipeline,
+      series,
+      live,
+    };
     const refusal = this.#refusalAtDoor(pipeline, functionCaller(fn), call.shed, call.deadlineMs, slo);
     if (refusal) countFailure(series, live, refusal);
     return refusal ?? call;
@@ -336,7 +367,9 @@ export class Runtime {
         // pino's err serializer keeps the stack: where in post() it failed.
         this.log.error({ function: fn.name, model, errorId, err }, 'post() failed');
         // The handler's words stay in the log: they may name files, hosts or data of the runtime.
-        throw new RunFailedError(`"${fn.name}" post() failed; the log has the reason under error id ${errorId}`, errorId, err, { function: fn.name });
+        throw new RunFailedError(`"${fn.name}" post() failed; the log has the reason under error id ${errorId}`, errorId, err, {
+          function: fn.name,
+        });
       }
       const done = performance.now();
       stages.add('post', done - postStart);
@@ -359,7 +392,11 @@ export class Runtime {
    * and batch with every function call on it (batching/row-group.ts). Outcomes come back in row order.
    * Counted in the metrics and live figures under {@link v2Caller}.
    */
-  async invokeRows(model: string, readRows: (meta: ModelMeta) => Promise<readonly ItemFeeds[]>, options: Omit<InvokeOptions, 'readBody'> = {}): Promise<RowsResult> {
+  async invokeRows(
+    model: string,
+    readRows: (meta: ModelMeta) => Promise<readonly ItemFeeds[]>,
+    options: Omit<InvokeOptions, 'readBody'> = {},
+  ): Promise<RowsResult> {
     const pipeline = this.#pipelines.get(model);
     if (!pipeline) throw new NotFoundError('model', model);
     const caller = v2Caller(model);
@@ -379,7 +416,12 @@ export class Runtime {
       const rows = await readRows(meta);
       const queuedAt = performance.now();
       const room = pipeline.room;
-      if (rows.length > room) throw new OverloadedError(`the queue of model "${model}" has room for ${Math.max(0, room)} items, this call has ${rows.length} rows`, 1, { model });
+      if (rows.length > room)
+        throw new OverloadedError(
+          `the queue of model "${model}" has room for ${Math.max(0, room)} items, this call has ${rows.length} rows`,
+          1,
+          { model },
+        );
       if (shed) pipeline.admitQueued(who, deadlineMs, sloMs);
       const cancel = options.cancel ?? (options.signal && fromAbortSignal(options.signal));
       const batches = await submitRows(pipeline.batcher, rows, caller, arrivalMs, deadlineMs, cancel, shed);
@@ -448,7 +490,14 @@ export class Runtime {
 
 /** Counts a call that did not end in a 200, once, by outcome. */
 function countFailure(series: FunctionSeries, live: LiveStats, err: unknown): void {
-  const outcome = err instanceof OverloadedError ? 'shed' : err instanceof CancelledError ? 'cancelled' : err instanceof EdgebatchError && err.status < 500 ? 'bad_input' : 'failed';
+  const outcome =
+    err instanceof OverloadedError
+      ? 'shed'
+      : err instanceof CancelledError
+        ? 'cancelled'
+        : err instanceof EdgebatchError && err.status < 500
+          ? 'bad_input'
+          : 'failed';
   series.outcome[outcome].inc();
   if (outcome === 'shed') {
     series.shed.inc();

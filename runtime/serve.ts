@@ -18,7 +18,11 @@ import type { AppEnv } from './server/app-env.ts';
  * Imports hono.config.ts (or the given file) and resolves it against its folder, with `overrides` merged
  * over it block by block ({@link mergeConfig}). A bad option throws a TypeError that names the file.
  */
-export async function loadConfig(file = 'hono.config.ts', overrides: Partial<UserConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+export async function loadConfig(
+  file = 'hono.config.ts',
+  overrides: Partial<UserConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedConfig> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new Error(`config file ${file} not found`);
   const mod = (await importUserModule(pathToFileURL(abs).href)) as { default?: UserConfig };
@@ -54,7 +58,9 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   const app = createApp(runtime, inFlight, door);
   await runtime.start();
   const listening = await listen(app, config.host, config.port, (req, res) => door.screen(req, res), { limits: config.limits, log });
-  const failedModels = Object.fromEntries(Object.entries(runtime.modelStatuses()).flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])));
+  const failedModels = Object.fromEntries(
+    Object.entries(runtime.modelStatuses()).flatMap(([m, st]) => (st.state === 'failed' ? [[m, st.error]] : [])),
+  );
   log.info(
     {
       url: listening.url,
@@ -81,7 +87,9 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   const cutShort = async () => {
     const over = new OverloadedError(`the runtime is shutting down and its grace period of ${config.shutdownGraceMs} ms is over`, 1);
     const { status, body, headers } = errorPayload(over);
-    const answered = listening.abort((res) => res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body)));
+    const answered = listening.abort((res) =>
+      res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body)),
+    );
     log.warn({ answered503: answered, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over: calls still running answered 503');
     await runtime.closeDevices();
   };

@@ -44,7 +44,9 @@ await build({
   logLevel: 'warning',
   // What runtime/build-mode.ts reads to know it runs from here.
   define: { EDGEBATCH_BUILT: 'true' },
-  plugins: [moduleUrlsAs((file) => `new URL(${JSON.stringify(path.relative(dist, file).split(path.sep).join('/'))}, import.meta.url).href`)],
+  plugins: [
+    moduleUrlsAs((file) => `new URL(${JSON.stringify(path.relative(dist, file).split(path.sep).join('/'))}, import.meta.url).href`),
+  ],
 });
 await writeFile(path.join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
 console.log(`[build] dist/ in ${Math.round(performance.now() - started)} ms`);

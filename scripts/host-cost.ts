@@ -23,7 +23,13 @@ import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '3000' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -34,11 +40,26 @@ if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new RangeE
 /** Open-loop Poisson load at `rate` for `ms` on mlp-classify, the bench's generator in this process. */
 function load(url: string, headers: Record<string, string>, ms: number, seed: number) {
   const body = mlpBodies()[0];
-  return runOpen({ kind: 'open', url, seed, ratePerSec: rate, leadInMs: 0, durationMs: ms, drainMs: 5000, maxConnections: 512, streams: [{ fn: 'mlp-classify', weight: 1, bodies: [body], headers: { 'content-type': 'application/json', ...headers } }] });
+  return runOpen({
+    kind: 'open',
+    url,
+    seed,
+    ratePerSec: rate,
+    leadInMs: 0,
+    durationMs: ms,
+    drainMs: 5000,
+    maxConnections: 512,
+    streams: [{ fn: 'mlp-classify', weight: 1, bodies: [body], headers: { 'content-type': 'application/json', ...headers } }],
+  });
 }
 
 /** Main-thread CPU per answered call, us, over `seconds` at `rate` after one unmeasured second. */
-async function measure(url: string, headers: Record<string, string>, snapshot: (url: string) => Promise<{ mainThreadCpuMs: number | null }>, seed: number) {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  snapshot: (url: string) => Promise<{ mainThreadCpuMs: number | null }>,
+  seed: number,
+) {
   await load(url, headers, 1000, seed);
   const before = await snapshot(url);
   const r = await load(url, headers, seconds * 1000, seed + 1);
@@ -46,7 +67,10 @@ async function measure(url: string, headers: Record<string, string>, snapshot: (
   const statuses: Record<number, number> = {};
   for (const st of r.status) statuses[st] = (statuses[st] ?? 0) + 1;
   const calls = r.status.filter((st) => st > 0).length;
-  const us = before.mainThreadCpuMs === null || after.mainThreadCpuMs === null ? NaN : (1000 * (after.mainThreadCpuMs - before.mainThreadCpuMs)) / calls;
+  const us =
+    before.mainThreadCpuMs === null || after.mainThreadCpuMs === null
+      ? NaN
+      : (1000 * (after.mainThreadCpuMs - before.mainThreadCpuMs)) / calls;
   return { us, statuses };
 }
 
@@ -56,7 +80,9 @@ async function main(): Promise<void> {
   const runtimeUrl = runtime.url;
   const echo = fork(path.join(root, 'test/bench/peers/hono-echo.ts'), [], { cwd: root, execArgv: ['--import', 'tsx'], stdio: 'ignore' });
   try {
-    const echoUrl = await new Promise<string>((resolve) => echo.on('message', (m: { type: string; url: string }) => m.type === 'ready' && resolve(m.url)));
+    const echoUrl = await new Promise<string>((resolve) =>
+      echo.on('message', (m: { type: string; url: string }) => m.type === 'ready' && resolve(m.url)),
+    );
     console.log(`[host-cost] ${rate}/s for ${seconds} s per measurement, ${rounds} rounds; main-thread CPU per answered call`);
     const rows: { echo: number; served: number; refused: number }[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -64,8 +90,12 @@ async function main(): Promise<void> {
       const s = await measure(runtimeUrl, {}, runtimeSnapshot, 10 * i + 2);
       const r = await measure(runtimeUrl, { 'x-slo-ms': '0.0001' }, runtimeSnapshot, 10 * i + 4);
       rows.push({ echo: e.us, served: s.us, refused: r.us });
-      console.log(`[host-cost] round ${i + 1}: hono-echo ${e.us.toFixed(0)} us ${JSON.stringify(e.statuses)}; served ${s.us.toFixed(0)} us ${JSON.stringify(s.statuses)}; refused ${r.us.toFixed(0)} us ${JSON.stringify(r.statuses)}`);
-      console.log(`[host-cost]   served / hono-echo ${(s.us / e.us).toFixed(2)}, refused / served ${(r.us / s.us).toFixed(2)}, refused / hono-echo ${(r.us / e.us).toFixed(2)}`);
+      console.log(
+        `[host-cost] round ${i + 1}: hono-echo ${e.us.toFixed(0)} us ${JSON.stringify(e.statuses)}; served ${s.us.toFixed(0)} us ${JSON.stringify(s.statuses)}; refused ${r.us.toFixed(0)} us ${JSON.stringify(r.statuses)}`,
+      );
+      console.log(
+        `[host-cost]   served / hono-echo ${(s.us / e.us).toFixed(2)}, refused / served ${(r.us / s.us).toFixed(2)}, refused / hono-echo ${(r.us / e.us).toFixed(2)}`,
+      );
     }
   } finally {
     await runtime.stop(15000);

@@ -74,12 +74,26 @@ async function main(): Promise<void> {
     if (!info.model) throw new Error(`the runtime does not serve "${values.fn}"`);
     const bodies = await makeBodies(root, [{ name: values.fn!, model: info.model }]);
     const leadInMs = 1000;
-    log(`load: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`);
-    const r = await runOpen({ kind: 'open', url, seed: 7, ratePerSec: rate, leadInMs, durationMs: seconds * 1000, drainMs: 3000, maxConnections: 1024, streams: [{ fn: values.fn!, weight: 1, bodies: bodies.get(values.fn!)! }] });
+    log(
+      `load: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`,
+    );
+    const r = await runOpen({
+      kind: 'open',
+      url,
+      seed: 7,
+      ratePerSec: rate,
+      leadInMs,
+      durationMs: seconds * 1000,
+      drainMs: 3000,
+      maxConnections: 1024,
+      streams: [{ fn: values.fn!, weight: 1, bodies: bodies.get(values.fn!)! }],
+    });
     const window = { fromUs: epochToMonoUs(r.startEpochMs), toUs: epochToMonoUs(r.startEpochMs + seconds * 1000) };
     const count = (f: (s: number) => boolean) => r.status.filter(f).length;
     const lat = Array.from(r.latencyMs).filter((_, i) => r.status[i] === 200);
-    log(`sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`);
+    log(
+      `sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
+    );
     log('stopping the runtime (SIGTERM) so it writes its profile');
     const code = await rt.stop();
     if (code !== 0) throw new Error(`the runtime exited with ${code ?? 'a signal'} (log ${logFile}); no profile to read`);
@@ -94,7 +108,8 @@ async function main(): Promise<void> {
     for (const line of formatSummary(summary, 15)) console.log(line);
     console.log('');
     log(`main-thread profile: ${path.relative(root, path.join(dir, main))} (open it in Chrome DevTools > Performance, or VS Code)`);
-    if (files.length > 1) log(`other threads' profiles (lanes): ${files.filter((f) => f !== main).length} more in ${path.relative(root, dir)}`);
+    if (files.length > 1)
+      log(`other threads' profiles (lanes): ${files.filter((f) => f !== main).length} more in ${path.relative(root, dir)}`);
   } finally {
     await rt.stop(0);
   }

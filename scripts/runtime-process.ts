@@ -75,7 +75,10 @@ async function ready(rt: RuntimeProcess, timeoutMs: number): Promise<boolean> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     if (rt.child.exitCode !== null || rt.child.signalCode !== null) return false;
-    const ok = await fetch(`${rt.url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${rt.url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return true;
     await sleep(250);
   }
@@ -93,6 +96,9 @@ export async function startRuntimeProcess(opts: RuntimeProcessOptions): Promise<
   for (let i = 1; ; i++) {
     const rt = launch(opts, opts.port || (await freePort()));
     if (await ready(rt, opts.readyTimeoutMs ?? 120000)) return rt;
-    if (i >= tries) throw new Error(`the runtime exited with ${rt.child.exitCode ?? rt.child.signalCode} before it was ready${opts.logFile ? ` (log ${opts.logFile})` : ''}`);
+    if (i >= tries)
+      throw new Error(
+        `the runtime exited with ${rt.child.exitCode ?? rt.child.signalCode} before it was ready${opts.logFile ? ` (log ${opts.logFile})` : ''}`,
+      );
   }
 }

@@ -10,9 +10,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig, serve } from 'edgebatch';
 import { ensureModels } from './gen-models.ts';
 
-const { values } = parseArgs({ options: { connections: { type: 'string', default: '3000' }, 'request-timeout': { type: 'string', default: '3s' } } });
+const { values } = parseArgs({
+  options: { connections: { type: 'string', default: '3000' }, 'request-timeout': { type: 'string', default: '3s' } },
+});
 const n = Number(values.connections);
-if (!(Number.isInteger(n) && n > 0 && n <= 4096)) throw new RangeError('--connections must be an integer in [1, 4096] (the default limits.maxConnections)');
+if (!(Number.isInteger(n) && n > 0 && n <= 4096))
+  throw new RangeError('--connections must be an integer in [1, 4096] (the default limits.maxConnections)');
 const requestTimeout = values['request-timeout'] as `${number}s`;
 
 await ensureModels();
@@ -26,7 +29,11 @@ let closed = 0;
 let answered408 = 0;
 const allClosed = new Promise<void>((resolve) => {
   for (let i = 0; i < n; i++) {
-    const c = net.connect({ host: '127.0.0.1', port }, () => c.write('POST /functions/mlp-classify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"features": ['));
+    const c = net.connect({ host: '127.0.0.1', port }, () =>
+      c.write(
+        'POST /functions/mlp-classify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"features": [',
+      ),
+    );
     c.on('data', (d) => {
       if (String(d).startsWith('HTTP/1.1 408')) answered408++;
     });
@@ -41,4 +48,13 @@ const rssHeld = mb();
 await allClosed;
 const seconds = (performance.now() - started) / 1000;
 await s.stop();
-console.log(JSON.stringify({ connections: n, requestTimeout, answered408, closed, lastClosedAfterS: Number(seconds.toFixed(1)), rssMb: { before: rssBefore, held: rssHeld, after: mb() } }));
+console.log(
+  JSON.stringify({
+    connections: n,
+    requestTimeout,
+    answered408,
+    closed,
+    lastClosedAfterS: Number(seconds.toFixed(1)),
+    rssMb: { before: rssBefore, held: rssHeld, after: mb() },
+  }),
+);

@@ -147,7 +147,8 @@ export async function decodeImage(image: string | Uint8Array): Promise<{ data: B
     return { data, width: info.width, height: info.height };
   } catch (err) {
     // sharp says "timeout: N% complete" when its timeout stops the decode.
-    if (/^timeout\b/.test((err as Error).message)) throw new Error(`image is too expensive to decode: it took over ${IMAGE_DECODE_TIMEOUT_S} s (${width}x${height})`);
+    if (/^timeout\b/.test((err as Error).message))
+      throw new Error(`image is too expensive to decode: it took over ${IMAGE_DECODE_TIMEOUT_S} s (${width}x${height})`);
     throw new Error(`image could not be decoded: ${(err as Error).message}`);
   }
 }
@@ -158,9 +159,11 @@ export async function decodeImage(image: string | Uint8Array): Promise<{ data: B
  */
 export function imageSizeProblem(width: number, height: number): string | undefined {
   if (!(width >= 1 && height >= 1)) return `image has no size in its header (${width}x${height})`;
-  if (Math.max(width, height) > MAX_IMAGE_SIDE) return `image too large: ${width}x${height}, each side may be at most ${MAX_IMAGE_SIDE} pixels`;
+  if (Math.max(width, height) > MAX_IMAGE_SIDE)
+    return `image too large: ${width}x${height}, each side may be at most ${MAX_IMAGE_SIDE} pixels`;
   const aspect = Math.max(width, height) / Math.min(width, height);
-  if (aspect > MAX_IMAGE_ASPECT) return `image too thin: ${width}x${height} is ${Math.round(aspect)}:1, the aspect ratio may be at most ${MAX_IMAGE_ASPECT}:1`;
+  if (aspect > MAX_IMAGE_ASPECT)
+    return `image too thin: ${width}x${height} is ${Math.round(aspect)}:1, the aspect ratio may be at most ${MAX_IMAGE_ASPECT}:1`;
   if (width * height > MAX_IMAGE_PIXELS) return `image too large: ${width}x${height}, max ${MAX_IMAGE_PIXELS} pixels (4096x4096)`;
   return undefined;
 }
@@ -358,12 +361,7 @@ export function loadDictionary(): Promise<string[]> {
  * on the right decode to blanks on the trailing steps, so padding a line to a
  * batch's width does not change the text.
  */
-export function ctcDecode(
-  probs: Float32Array,
-  steps: number,
-  classes: number,
-  dict: string[],
-): { text: string; confidence: number } {
+export function ctcDecode(probs: Float32Array, steps: number, classes: number, dict: string[]): { text: string; confidence: number } {
   if (probs.length < steps * classes) {
     throw new Error(`ctcDecode: probs has ${probs.length} values, expected ${steps}x${classes}`);
   }

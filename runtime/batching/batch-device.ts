@@ -6,7 +6,11 @@ import type { ModelMeta, ModelRef, WireTensor } from '../lanes/protocol.ts';
  */
 export interface BatchDevice {
   /** Runs `feeds` on a lane; batches wait for a lane nearest `deadlineMs` first. `runMs`: the run alone. */
-  run(model: ModelRef, feeds: Record<string, WireTensor>, deadlineMs: number): Promise<{ outputs: Record<string, WireTensor>; runMs: number }>;
+  run(
+    model: ModelRef,
+    feeds: Record<string, WireTensor>,
+    deadlineMs: number,
+  ): Promise<{ outputs: Record<string, WireTensor>; runMs: number }>;
 }
 
 /** What the batcher needs of the model registry: the model open before a batch, and its metadata. */

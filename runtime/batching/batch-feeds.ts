@@ -11,7 +11,10 @@ export type ItemFeeds = Readonly<Record<string, ItemTensor>>;
 export function stackFeeds(items: readonly ItemFeeds[], padValue: number): Record<string, WireTensor> {
   const feeds: Record<string, WireTensor> = {};
   for (const key of Object.keys(items[0])) {
-    const t = stack(items.map((it) => it[key]), padValue);
+    const t = stack(
+      items.map((it) => it[key]),
+      padValue,
+    );
     feeds[key] = { type: elementType(t), data: t.data, dims: [...t.dims] };
   }
   return feeds;

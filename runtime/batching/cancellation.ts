@@ -20,7 +20,12 @@ export interface Settle<T> {
  * with the item, which also stop listening once it settles; or undefined when the client has already gone
  * (rejected at once, never queued).
  */
-export function settleOnCancel<T>(cancel: Cancellation | undefined, settle: Settle<T>, leave: () => boolean, left: () => void): Settle<T> | undefined {
+export function settleOnCancel<T>(
+  cancel: Cancellation | undefined,
+  settle: Settle<T>,
+  leave: () => boolean,
+  left: () => void,
+): Settle<T> | undefined {
   if (!cancel) return settle;
   if (cancel.cancelled) {
     settle.reject(new CancelledError('client went away before dispatch'));

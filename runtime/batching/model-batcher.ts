@@ -100,14 +100,23 @@ export class ModelBatcher {
       canJoin: (head, other) => {
         const name = this.#batchedInput();
         // Strings cannot be padded: string items of different shapes wait for a batch of their own shape.
-        return Object.keys(head.feeds).every((k) => other.feeds[k] && canShareBatch(head.feeds[k].dims, other.feeds[k].dims, pad && k === name && !Array.isArray(head.feeds[k].data)));
+        return Object.keys(head.feeds).every(
+          (k) =>
+            other.feeds[k] &&
+            canShareBatch(head.feeds[k].dims, other.feeds[k].dims, pad && k === name && !Array.isArray(head.feeds[k].data)),
+        );
       },
       mayExpire: (it) => it.shed,
       dispatch: (batch) => void this.#execute(batch),
       // An item that cannot finish by its deadline even alone gets its 503 now, and its device time goes to
       // items that can still make it (under overload, running late items first is what collapses goodput).
       onExpire: (items) => {
-        for (const it of items) it.payload.reject(new OverloadedError(`"${it.payload.fn}" can no longer meet its deadline: it would finish after it at the current load`, 1, { function: it.payload.fn }));
+        for (const it of items)
+          it.payload.reject(
+            new OverloadedError(`"${it.payload.fn}" can no longer meet its deadline: it would finish after it at the current load`, 1, {
+              function: it.payload.fn,
+            }),
+          );
         this.#idle.check();
       },
     });
@@ -152,14 +161,24 @@ export class ModelBatcher {
     try {
       await models.ensure(this.name);
       const t0 = this.#clock.now();
-      const feeds = stackFeeds(batch.map((it) => it.payload.feeds), model.padValue);
+      const feeds = stackFeeds(
+        batch.map((it) => it.payload.feeds),
+        model.padValue,
+      );
       hostMs += this.#clock.now() - t0;
       const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
       const split = splitOutputs(outputs, batch.length);
       this.scheduler.finished(batch, runMs);
       batch.forEach((it, i) => {
-        it.payload.resolve({ outputs: split[i], batchId, batchSize: batch.length, queueMs: dispatchedAt - it.arrivalMs, inferenceMs: finishedAt - dispatchedAt, finishedAtMs: finishedAt });
+        it.payload.resolve({
+          outputs: split[i],
+          batchId,
+          batchSize: batch.length,
+          queueMs: dispatchedAt - it.arrivalMs,
+          inferenceMs: finishedAt - dispatchedAt,
+          finishedAtMs: finishedAt,
+        });
       });
       hostMs += this.#clock.now() - finishedAt;
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs, hostMs, ok: true });
@@ -169,7 +188,15 @@ export class ModelBatcher {
       this.scheduler.failed(batch);
       this.#opts.onBatch?.({ model: this.name, batchId, size: batch.length, runMs: 0, hostMs, ok: false, errorId, error: message });
       // The model's own words (onnxruntime's, with node names and paths) go to the log under errorId, not to clients.
-      for (const it of batch) it.payload.reject(new RunFailedError(`model "${this.name}" failed on batch ${batchId}; the log has the reason under error id ${errorId}`, errorId, err, { model: this.name, batchId, batchSize: batch.length }));
+      for (const it of batch)
+        it.payload.reject(
+          new RunFailedError(
+            `model "${this.name}" failed on batch ${batchId}; the log has the reason under error id ${errorId}`,
+            errorId,
+            err,
+            { model: this.name, batchId, batchSize: batch.length },
+          ),
+        );
     } finally {
       this.#idle.check();
     }

@@ -16,7 +16,10 @@ export async function probeBatchCosts(
   measured: (size: number, runMs: number) => void,
 ): Promise<void> {
   for (const b of sizes) {
-    const feeds = stackFeeds(Array.from({ length: b }, () => item), padValue);
+    const feeds = stackFeeds(
+      Array.from({ length: b }, () => item),
+      padValue,
+    );
     const { runMs } = await device.run(model, feeds, -Infinity);
     measured(b, runMs);
   }

@@ -34,7 +34,10 @@ let main;
 if (!sources && built > 0 && !sourcesNewerThan(built)) {
   ({ main } = await import('../../dist/cli.js'));
 } else {
-  if (process.stderr.isTTY && !sources) process.stderr.write(`edgebatch: dist/ is ${built ? 'older than runtime/' : 'not built'}; running the sources through tsx (npm run build to start fast)\n`);
+  if (process.stderr.isTTY && !sources)
+    process.stderr.write(
+      `edgebatch: dist/ is ${built ? 'older than runtime/' : 'not built'}; running the sources through tsx (npm run build to start fast)\n`,
+    );
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('./main.ts'));

@@ -25,7 +25,11 @@ export function formatList(fns: readonly Described[], problems: readonly Problem
     num(f.prediction?.maxRatePerSec, 0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   for (const f of fns) if (f.warning) out.push(`warning: ${f.name}: ${f.warning}`);
   for (const p of problems) out.push(`not loaded: ${p.file}: ${p.message}`);

@@ -73,7 +73,11 @@ const commands: Record<string, Command> = {
     positionals: 1,
     async run(v, [name]) {
       const target = targetFrom(v);
-      await replyOf(await clientFor(target).admin.functions[':name'].$delete({ param: { name } }, { headers: adminHeaders(target) }), target, true);
+      await replyOf(
+        await clientFor(target).admin.functions[':name'].$delete({ param: { name } }, { headers: adminHeaders(target) }),
+        target,
+        true,
+      );
       print(v, { name, deleted: true }, `${name} is no longer served`);
       return 0;
     },
@@ -102,8 +106,16 @@ const commands: Record<string, Command> = {
     positionals: 1,
     async run(v, [name]) {
       const target = targetFrom(v);
-      const b = await replyOf(await clientFor(target).admin.functions[':name'].versions.$get({ param: { name } }, { headers: adminHeaders(target) }), target, true);
-      print(v, b, b.versions.map((x) => `${x.version === b.current ? '*' : ' '} ${x.version}  ${x.deployedAt}`).join('\n') || 'no deployed versions');
+      const b = await replyOf(
+        await clientFor(target).admin.functions[':name'].versions.$get({ param: { name } }, { headers: adminHeaders(target) }),
+        target,
+        true,
+      );
+      print(
+        v,
+        b,
+        b.versions.map((x) => `${x.version === b.current ? '*' : ' '} ${x.version}  ${x.deployedAt}`).join('\n') || 'no deployed versions',
+      );
       return 0;
     },
   },
@@ -132,7 +144,9 @@ const commands: Record<string, Command> = {
       const target = targetFrom(v);
       const client = clientFor(target);
       const { functions, problems } = await replyOf(await client.functions.$get(), target);
-      const details = await Promise.all(functions.map(async (f) => replyOf(await client.functions[':name'].$get({ param: { name: f.name } }), target)));
+      const details = await Promise.all(
+        functions.map(async (f) => replyOf(await client.functions[':name'].$get({ param: { name: f.name } }), target)),
+      );
       print(v, { functions: details, problems }, formatList(details, problems));
       return 0;
     },
@@ -177,14 +191,22 @@ export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' } } }));
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+    }));
     if (values.help) {
       process.stdout.write(`${command.usage}\n`);
       return 0;
     }
     const wanted = command.positionals ?? 0;
     if (positionals.length !== wanted) {
-      throw new TypeError(wanted === 0 ? `takes no arguments, got ${JSON.stringify(positionals)}` : `takes ${wanted === 1 ? 'one argument' : `${wanted} arguments`}, got ${positionals.length}`);
+      throw new TypeError(
+        wanted === 0
+          ? `takes no arguments, got ${JSON.stringify(positionals)}`
+          : `takes ${wanted === 1 ? 'one argument' : `${wanted} arguments`}, got ${positionals.length}`,
+      );
     }
   } catch (err) {
     process.stderr.write(`edgebatch ${name}: ${(err as Error).message}\n\n${command.usage}\n`);

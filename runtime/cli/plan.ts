@@ -83,7 +83,11 @@ function fmt(x: number): string {
   return String(round(x));
 }
 
-function numberFlag(name: string, raw: string | undefined, opts: { required?: boolean; min: number; strictMin?: boolean; integer?: boolean; what: string }): number | undefined {
+function numberFlag(
+  name: string,
+  raw: string | undefined,
+  opts: { required?: boolean; min: number; strictMin?: boolean; integer?: boolean; what: string },
+): number | undefined {
   if (raw === undefined) {
     if (opts.required) throw new FlagError(`missing --${name} (${opts.what})`);
     return undefined;
@@ -130,7 +134,11 @@ function readFlags(argv: string[]): { help: true } | { help: false; input: Plan[
   let busy = numberFlag('busy-watts', str('busy-watts'), { min: 0, what: 'watts while computing' });
   let idle = numberFlag('idle-watts', str('idle-watts'), { min: 0, what: 'watts while idle' });
   if ((busy === undefined) !== (idle === undefined)) {
-    throw new FlagError(busy === undefined ? 'missing --busy-watts (given --idle-watts; the power model needs both)' : 'missing --idle-watts (given --busy-watts; the power model needs both)');
+    throw new FlagError(
+      busy === undefined
+        ? 'missing --busy-watts (given --idle-watts; the power model needs both)'
+        : 'missing --idle-watts (given --busy-watts; the power model needs both)',
+    );
   }
   // Without figures, the same power model the runtime uses by default (energy in hono.config.ts).
   busy ??= defaults.energy.busyWatts;
@@ -138,7 +146,15 @@ function readFlags(argv: string[]): { help: true } | { help: false; input: Plan[
   const maxBatch = numberFlag('max-batch', str('max-batch'), { min: 1, integer: true, what: 'largest batch' });
   return {
     help: false,
-    input: { alphaMs, tau0Ms, sloMs, ratePerSec: rate ?? null, busyWatts: busy ?? null, idleWatts: idle ?? null, maxBatch: maxBatch ?? null },
+    input: {
+      alphaMs,
+      tau0Ms,
+      sloMs,
+      ratePerSec: rate ?? null,
+      busyWatts: busy ?? null,
+      idleWatts: idle ?? null,
+      maxBatch: maxBatch ?? null,
+    },
   };
 }
 
@@ -162,7 +178,9 @@ export function makePlan(input: Plan['input']): Plan {
   // Largest rate a lane sustains when no batch may exceed the cap: B items per tau(B).
   const capRate = cap === null ? Infinity : cap / (cost.alpha * cap + cost.tau0);
   if (cap !== null && maxRate > 0 && maxRate >= capRate) {
-    const allowed = Number.isFinite(maxRate) ? `the ${fmt(maxRate)}/s the formula allows within S` : 'the unbounded rate the formula allows (alpha = 0)';
+    const allowed = Number.isFinite(maxRate)
+      ? `the ${fmt(maxRate)}/s the formula allows within S`
+      : 'the unbounded rate the formula allows (alpha = 0)';
     warnings.push(
       `--max-batch ${cap} limits the lane to ${fmt(capRate)}/s (B/tau(B)), below ${allowed}; ` +
         'the formula assumes no cap, so near that rate its bound is optimistic',
@@ -182,7 +200,9 @@ export function makePlan(input: Plan['input']): Plan {
     feasible = zeroLoad.feasible;
     reason = zeroLoad.feasible
       ? `S = ${fmt(input.sloMs)} ms can be met: the zero-load bound is ${fmt(1000 * zeroLoad.zeroLoadBound)} ms; ` +
-        (Number.isFinite(maxRate) ? `rates up to ${fmt(maxRate)}/s keep the bound within S` : 'alpha = 0, so the bound does not grow with the rate')
+        (Number.isFinite(maxRate)
+          ? `rates up to ${fmt(maxRate)}/s keep the bound within S`
+          : 'alpha = 0, so the bound does not grow with the rate')
       : zeroLoad.reason!;
   } else {
     rho = rate * cost.alpha;
@@ -195,7 +215,9 @@ export function makePlan(input: Plan['input']): Plan {
       const b = Math.max(1, expectedBatchSize(rate, cost, h));
       batch = cap === null ? b : Math.min(cap, b);
       if (cap !== null && b > cap) {
-        warnings.push(`the expected batch (${fmt(b)}) exceeds --max-batch ${cap}: batches will be cut at the cap, so the hold and energy figures are optimistic`);
+        warnings.push(
+          `the expected batch (${fmt(b)}) exceeds --max-batch ${cap}: batches will be cut at the cap, so the hold and energy figures are optimistic`,
+        );
       }
       if (power) joules = joulesPerInference(rate, cost, power, h);
       if (!zeroLoad.feasible) {

@@ -40,7 +40,13 @@ const controlTimeoutMs = 1000;
 export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
   const pool = new OriginPool(settings.origins, settings);
   const catalog = new Catalog(settings.catalogTtlMs);
-  const ctx: ForwardContext = { pool, fetch: deps.fetch, now: deps.now, minBudgetMs: settings.minBudgetMs, upstreamGraceMs: settings.upstreamGraceMs };
+  const ctx: ForwardContext = {
+    pool,
+    fetch: deps.fetch,
+    now: deps.now,
+    minBudgetMs: settings.minBudgetMs,
+    upstreamGraceMs: settings.upstreamGraceMs,
+  };
   let turn = 0;
 
   /** Every reachable origin's list, merged: the background refresh. */
@@ -80,7 +86,11 @@ export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
   const app = new Hono();
   app.get('/edge/status', (c) => {
     const now = deps.now();
-    return c.json({ routing: settings.routing, origins: pool.status(now), catalog: { ageMs: catalog.ageMs(now), functions: catalog.names() } });
+    return c.json({
+      routing: settings.routing,
+      origins: pool.status(now),
+      catalog: { ageMs: catalog.ageMs(now), functions: catalog.names() },
+    });
   });
 
   app.post('/functions/:name', async (c) => {
@@ -100,7 +110,16 @@ export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
     const model = fn?.model ?? name;
     const budget = callBudget(arrivalMs, fn?.sloMs, c.req.header('x-slo-ms') ?? null, settings.defaultBudgetMs);
     const order = routeOrder(model, pool.view(model, name, deps.now()), { ...settings, turn: turn++ });
-    return forward(ctx, { method: 'POST', path: `/functions/${encodeURIComponent(name)}`, headers: c.req.raw.headers, body, model, fn: name, budget, order });
+    return forward(ctx, {
+      method: 'POST',
+      path: `/functions/${encodeURIComponent(name)}`,
+      headers: c.req.raw.headers,
+      body,
+      model,
+      fn: name,
+      budget,
+      order,
+    });
   });
 
   // Read-only views go to one origin, by the same rendezvous order, with the same failover.
@@ -109,7 +128,16 @@ export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
     const key = c.req.param('name') ?? '';
     const order = routeOrder(key, pool.view(key, key, deps.now()), { ...settings, routing: 'rendezvous', turn: 0 });
     const budget = callBudget(deps.now(), undefined, null, controlTimeoutMs);
-    return forward(ctx, { method: 'GET', path: new URL(c.req.url).pathname, headers: c.req.raw.headers, body: null, model: key, fn: key, budget, order });
+    return forward(ctx, {
+      method: 'GET',
+      path: new URL(c.req.url).pathname,
+      headers: c.req.raw.headers,
+      body: null,
+      model: key,
+      fn: key,
+      budget,
+      order,
+    });
   });
 
   app.notFound((c) => notFound(c.req.method, c.req.path));

@@ -30,7 +30,18 @@ export interface ForwardCall {
 }
 
 /** Request headers that belong to one hop, not to the call. */
-const hopHeaders = ['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'upgrade', 'cf-connecting-ip', 'cf-ray', 'cf-visitor', 'cf-ipcountry'];
+const hopHeaders = [
+  'host',
+  'connection',
+  'keep-alive',
+  'content-length',
+  'transfer-encoding',
+  'upgrade',
+  'cf-connecting-ip',
+  'cf-ray',
+  'cf-visitor',
+  'cf-ipcountry',
+];
 
 /**
  * Sends a call to its origins in order until one answers it: a 503 or an unreachable origin moves on to
@@ -87,10 +98,19 @@ export async function forward(ctx: ForwardContext, call: ForwardCall): Promise<R
   }
   if (lastShed) return lastShed;
   const left = remainingMs(call.budget, ctx.now());
-  const why = attempts === 0 ? (call.order.length === 0 ? 'no origin is available' : 'the budget was spent at the edge') : 'no origin could be reached within the budget';
-  const res = overloaded(`${why} (${call.budget.totalMs} ms objective, ${Math.max(0, left).toFixed(1)} ms left)`, ctx.pool.nextChanceMs(call.fn, ctx.now()), {
-    attempts,
-  });
+  const why =
+    attempts === 0
+      ? call.order.length === 0
+        ? 'no origin is available'
+        : 'the budget was spent at the edge'
+      : 'no origin could be reached within the budget';
+  const res = overloaded(
+    `${why} (${call.budget.totalMs} ms objective, ${Math.max(0, left).toFixed(1)} ms left)`,
+    ctx.pool.nextChanceMs(call.fn, ctx.now()),
+    {
+      attempts,
+    },
+  );
   res.headers.set(attemptsHeader, String(attempts));
   return res;
 }

@@ -48,7 +48,17 @@ export class OriginPool {
   readonly #probeIntervalMs: number;
 
   constructor(origins: readonly string[], opts: { downAfterFailures: number; probeIntervalMs: number }) {
-    for (const url of origins) this.#states.set(url, { failures: 0, down: false, downs: 0, backOffs: 0, probeAtMs: 0, probing: false, backOffUntilMs: new Map(), loads: new Map() });
+    for (const url of origins)
+      this.#states.set(url, {
+        failures: 0,
+        down: false,
+        downs: 0,
+        backOffs: 0,
+        probeAtMs: 0,
+        probing: false,
+        backOffUntilMs: new Map(),
+        loads: new Map(),
+      });
     this.#downAfterFailures = opts.downAfterFailures;
     this.#probeIntervalMs = opts.probeIntervalMs;
   }
@@ -135,11 +145,21 @@ export class OriginPool {
   }
 
   /** A snapshot for `GET /edge/status`. */
-  status(nowMs: number): { url: string; down: boolean; failures: number; downs: number; backOffs: number; loads: Record<string, LoadReport>; backOffMs: Record<string, number> }[] {
+  status(nowMs: number): {
+    url: string;
+    down: boolean;
+    failures: number;
+    downs: number;
+    backOffs: number;
+    loads: Record<string, LoadReport>;
+    backOffMs: Record<string, number>;
+  }[] {
     return this.urls.map((url) => {
       const s = this.#get(url);
       const loads = Object.fromEntries([...s.loads].map(([model, l]) => [model, l.load]));
-      const backOffMs = Object.fromEntries([...s.backOffUntilMs].filter(([, until]) => until > nowMs).map(([fn, until]) => [fn, until - nowMs]));
+      const backOffMs = Object.fromEntries(
+        [...s.backOffUntilMs].filter(([, until]) => until > nowMs).map(([fn, until]) => [fn, until - nowMs]),
+      );
       return { url, down: s.down, failures: s.failures, downs: s.downs, backOffs: s.backOffs, loads, backOffMs };
     });
   }

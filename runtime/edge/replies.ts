@@ -2,7 +2,13 @@
  * The replies the edge writes itself, in the runtime's shape (`{ error: { code, message, ...details } }`), so
  * a client cannot tell and need not care whether the edge or a runtime refused it.
  */
-function errorJson(status: number, code: string, message: string, details: Record<string, unknown>, headers: Record<string, string> = {}): Response {
+function errorJson(
+  status: number,
+  code: string,
+  message: string,
+  details: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify({ error: { code, message, ...details } }), {
     status,
     headers: { 'content-type': 'application/json', ...headers },

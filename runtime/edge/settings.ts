@@ -71,13 +71,17 @@ const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
 /** Resolves the Worker's vars into settings; throws a TypeError naming the first bad variable. */
 export function readSettings(vars: EdgeVars): EdgeSettings {
-  const origins = (vars.ORIGINS ?? '').split(/[\s,]+/).filter(Boolean).map((o) => o.replace(/\/+$/, ''));
+  const origins = (vars.ORIGINS ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((o) => o.replace(/\/+$/, ''));
   if (origins.length === 0) throw new TypeError(`ORIGINS must list at least one runtime URL, got "${vars.ORIGINS ?? ''}"`);
   for (const o of origins) {
     if (!/^https?:\/\/[^/]+$/.test(o)) throw new TypeError(`ORIGINS must hold base URLs like http://host:port, got "${o}"`);
   }
   const routing = vars.ROUTING || defaults.routing;
-  if (routing !== 'rendezvous' && routing !== 'round-robin') throw new TypeError(`ROUTING must be "rendezvous" or "round-robin", got "${routing}"`);
+  if (routing !== 'rendezvous' && routing !== 'round-robin')
+    throw new TypeError(`ROUTING must be "rendezvous" or "round-robin", got "${routing}"`);
   return {
     origins: [...new Set(origins)],
     routing,

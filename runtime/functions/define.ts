@@ -29,8 +29,7 @@ export interface RawOption {
 
 /** What `pre` and `post` receive: the validated JSON input, or, for a function that takes raw bytes, a {@link RawBody}. */
 export type HookInput<Schema extends StandardSchemaV1, Raw extends RawOption | undefined> =
-  | StandardSchemaV1.InferOutput<Schema>
-  | (Raw extends RawOption ? RawBody : never);
+  StandardSchemaV1.InferOutput<Schema> | (Raw extends RawOption ? RawBody : never);
 
 /**
  * A function as its handler file declares it. `Schema` is any Standard Schema (zod, valibot, arktype...),

@@ -82,21 +82,29 @@ export async function loadFunctionFile(
   let hookTimeoutMs = 0;
   try {
     // A floor of 1 s: a tight SLO must not make an image decode or a cold cache a timeout.
-    hookTimeoutMs = def.hookTimeout === undefined ? Math.max(1000, hookTimeoutFactor * sloMs) : parseDuration(def.hookTimeout, '`hookTimeout`');
+    hookTimeoutMs =
+      def.hookTimeout === undefined ? Math.max(1000, hookTimeoutFactor * sloMs) : parseDuration(def.hookTimeout, '`hookTimeout`');
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (!def.input || typeof def.input !== 'object' || !('~standard' in def.input)) problems.push('`input` must be a Standard Schema (e.g. a zod schema)');
+  if (!def.input || typeof def.input !== 'object' || !('~standard' in def.input))
+    problems.push('`input` must be a Standard Schema (e.g. a zod schema)');
   if (typeof def.pre !== 'function') problems.push('`pre` must be a function (input) => item');
   if (typeof def.post !== 'function') problems.push('`post` must be a function (output, input) => JSON');
   if (!('example' in def)) problems.push('`example` must be a valid input');
-  if (def.raw !== undefined && !validRawOption(def.raw)) problems.push('`raw` must be `{ types: [...] }` with media types such as "image/png" or "image/*"');
-  if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late') problems.push('`overload` must be "shed" or "serve-late"');
+  if (def.raw !== undefined && !validRawOption(def.raw))
+    problems.push('`raw` must be `{ types: [...] }` with media types such as "image/png" or "image/*"');
+  if (def.overload !== undefined && def.overload !== 'shed' && def.overload !== 'serve-late')
+    problems.push('`overload` must be "shed" or "serve-late"');
   if (problems.length > 0) return fail(problems.join('; '));
   return { ok: true, fn: { name, file, version, definition: def as FunctionDefinition, sloMs, hookTimeoutMs } };
 }
 
 function validRawOption(raw: unknown): boolean {
   const types = (raw as { types?: unknown } | null)?.types;
-  return Array.isArray(types) && types.length > 0 && types.every((t) => typeof t === 'string' && /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/.test(t));
+  return (
+    Array.isArray(types) &&
+    types.length > 0 &&
+    types.every((t) => typeof t === 'string' && /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/.test(t))
+  );
 }

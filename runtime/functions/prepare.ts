@@ -29,7 +29,11 @@ export async function validateInput(fn: LoadedFunction, body: unknown): Promise<
       message: i.message,
     }));
     const first = issues[0];
-    throw new BadInputError('invalid_input', `input does not match the schema of "${fn.name}": ${first.path ? `${first.path}: ` : ''}${first.message}`, { issues });
+    throw new BadInputError(
+      'invalid_input',
+      `input does not match the schema of "${fn.name}": ${first.path ? `${first.path}: ` : ''}${first.message}`,
+      { issues },
+    );
   }
   return result.value;
 }
@@ -43,7 +47,13 @@ function isTensor(x: unknown): x is ItemTensor {
  * reaches a batch where it could fail its neighbours. With `limits`, a `pre` past its time limit fails the
  * call with a 504.
  */
-export async function prepareItem(fn: LoadedFunction, input: unknown, meta: ModelMeta, batchedInput: string | undefined, limits?: HookLimits): Promise<ItemFeeds> {
+export async function prepareItem(
+  fn: LoadedFunction,
+  input: unknown,
+  meta: ModelMeta,
+  batchedInput: string | undefined,
+  limits?: HookLimits,
+): Promise<ItemFeeds> {
   let item: ItemInput;
   try {
     const made = fn.definition.pre(input as never);
@@ -57,14 +67,16 @@ export async function prepareItem(fn: LoadedFunction, input: unknown, meta: Mode
   for (const spec of meta.inputs) {
     const t = feeds[spec.name];
     if (!isTensor(t)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave no tensor for model input "${spec.name}"`);
-    if (elementType(t) !== spec.type) throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${elementType(t)}`);
+    if (elementType(t) !== spec.type)
+      throw new BadInputError('bad_shape', `input "${spec.name}" must be ${spec.type}, "${fn.name}" pre() gave ${elementType(t)}`);
     const why = shapeMismatch(t, spec.shape, spec.name);
     if (why) throw new BadInputError('bad_shape', why, { input: spec.name, dims: [...t.dims] });
     const at = firstNonFinite(t);
     if (at >= 0) throw nonFiniteInput(fn.name, spec.name, spec.type, at, t.data[at] as number);
   }
   for (const key of Object.keys(feeds)) {
-    if (!meta.inputs.some((i) => i.name === key)) throw new BadInputError('bad_shape', `"${fn.name}" pre() gave "${key}", which is not an input of the model`);
+    if (!meta.inputs.some((i) => i.name === key))
+      throw new BadInputError('bad_shape', `"${fn.name}" pre() gave "${key}", which is not an input of the model`);
   }
   return feeds;
 }
@@ -76,5 +88,9 @@ export async function prepareItem(fn: LoadedFunction, input: unknown, meta: Mode
  */
 function nonFiniteInput(fn: string, input: string, type: string, index: number, value: number): BadInputError {
   const limit = largestFinite[type];
-  return new BadInputError('out_of_range', `input "${input}" of the model holds ${value} at element ${index} after "${fn}" pre(): a model input must be finite, and ${type} holds at most ±${limit} (is a value of the request beyond it?)`, { input, index, largest: limit });
+  return new BadInputError(
+    'out_of_range',
+    `input "${input}" of the model holds ${value} at element ${index} after "${fn}" pre(): a model input must be finite, and ${type} holds at most ±${limit} (is a value of the request beyond it?)`,
+    { input, index, largest: limit },
+  );
 }

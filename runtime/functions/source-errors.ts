@@ -7,7 +7,9 @@ import { formatMessagesSync, type Message, type PartialMessage } from 'esbuild';
  * are the one format; esbuild's own formatter draws them.
  */
 export function formatCompilerMessages(messages: readonly (Message | PartialMessage)[]): string {
-  return formatMessagesSync(messages as PartialMessage[], { kind: 'error', color: false }).join('').trimEnd();
+  return formatMessagesSync(messages as PartialMessage[], { kind: 'error', color: false })
+    .join('')
+    .trimEnd();
 }
 
 /** `<file>:<line>:<column>: ERROR: <text>`, one per error, as tsx puts esbuild's messages into `Error.message`. */
@@ -31,7 +33,10 @@ export function describeImportError(err: unknown): string {
   if (messages.length > 0) return formatCompilerMessages(messages);
   // A runtime error while evaluating the module (a throw at top level, a missing package): its first line
   // and where it happened.
-  const where = e?.stack?.split('\n').find((l) => /^\s+at /.test(l))?.trim();
+  const where = e?.stack
+    ?.split('\n')
+    .find((l) => /^\s+at /.test(l))
+    ?.trim();
   return `${String(e?.message ?? err).split('\n')[0]}${where ? ` (${where})` : ''}`;
 }
 

@@ -32,7 +32,10 @@ export async function watchFunctions(rt: WatchTarget, dir: string): Promise<() =
     // A deployed version takes precedence over a file of the same name, in dev as at start.
     const served = rt.functions.get(functionNameOf(file));
     if (served && rt.versions.holds(served.file)) {
-      rt.log.warn({ function: served.name, version: served.version, file }, 'saved file not loaded: a deployed version of this function takes precedence (`edgebatch delete` it to serve the file)');
+      rt.log.warn(
+        { function: served.name, version: served.version, file },
+        'saved file not loaded: a deployed version of this function takes precedence (`edgebatch delete` it to serve the file)',
+      );
       return;
     }
     void rt.loadFile(path.resolve(file)).then((res) => {

@@ -16,7 +16,10 @@ export class Device {
   readonly #queue: PQueue;
 
   constructor(options: DeviceOptions) {
-    this.#lanes = Array.from({ length: options.lanes }, () => new Lane({ device: options.device, threads: options.threads, nativeLogLevel: options.nativeLogLevel }));
+    this.#lanes = Array.from(
+      { length: options.lanes },
+      () => new Lane({ device: options.device, threads: options.threads, nativeLogLevel: options.nativeLogLevel }),
+    );
     this.#free = [...this.#lanes];
     this.#queue = new PQueue({ concurrency: options.lanes });
   }
@@ -36,7 +39,11 @@ export class Device {
    * Runs a batch on the first free lane. `deadlineMs` orders batches: the nearest deadline goes first.
    * Resolves when the batch has run; `waitMs` is the time it waited for a lane.
    */
-  run(model: ModelRef, feeds: Record<string, WireTensor>, deadlineMs: number): Promise<{ outputs: Record<string, WireTensor>; runMs: number; waitMs: number }> {
+  run(
+    model: ModelRef,
+    feeds: Record<string, WireTensor>,
+    deadlineMs: number,
+  ): Promise<{ outputs: Record<string, WireTensor>; runMs: number; waitMs: number }> {
     const queuedAt = performance.now();
     return this.#queue.add(
       async () => {

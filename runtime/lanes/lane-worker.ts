@@ -5,7 +5,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { sessionFailure, sessionOptions } from '../models/providers.ts';
-import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
+import {
+  transferList,
+  type LaneOptions,
+  type LaneReply,
+  type LaneRequest,
+  type ModelMeta,
+  type ModelRef,
+  type WireTensor,
+} from './protocol.ts';
 
 const options = workerData as LaneOptions;
 // Before the first session: onnxruntime reads it once, when its environment is created.
@@ -13,7 +21,11 @@ ort.env.logLevel = options.nativeLogLevel;
 const sessions = new Map<string, { file: string; session: ort.InferenceSession }>();
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ModelMeta['inputs'] {
-  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) } : { name: m.name, type: 'non-tensor', shape: [] }));
+  return meta.map((m) =>
+    m.isTensor
+      ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) }
+      : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 }
 
 async function open(model: ModelRef): Promise<ort.InferenceSession> {
@@ -44,7 +56,8 @@ async function handle(req: LaneRequest): Promise<LaneReply> {
       const result = await s.run(feeds);
       const runMs = performance.now() - start;
       const outputs: Record<string, WireTensor> = {};
-      for (const [name, t] of Object.entries(result)) outputs[name] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
+      for (const [name, t] of Object.entries(result))
+        outputs[name] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
       return { id: req.id, ok: true, outputs, runMs };
     }
     case 'unload': {

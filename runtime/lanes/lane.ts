@@ -1,5 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { transferList, type LaneOptions, type LaneReply, type LaneRequest, type ModelMeta, type ModelRef, type WireTensor } from './protocol.ts';
+import {
+  transferList,
+  type LaneOptions,
+  type LaneReply,
+  type LaneRequest,
+  type ModelMeta,
+  type ModelRef,
+  type WireTensor,
+} from './protocol.ts';
 import { workerEntry } from '../build-mode.ts';
 
 type Pending = { resolve: (r: LaneReply & { ok: true }) => void; reject: (e: Error) => void };

@@ -100,7 +100,13 @@ export class GpuEnergy {
   /** Starts the one nvidia-smi child; a failure to start is reported through `onStop`, never thrown. */
   start(): void {
     const { command, gpu, intervalMs } = this.#opts;
-    const args = ['--query-gpu=power.draw,total_energy_consumption', '--format=csv,noheader,nounits', `--id=${gpu}`, '-lms', String(intervalMs)];
+    const args = [
+      '--query-gpu=power.draw,total_energy_consumption',
+      '--format=csv,noheader,nounits',
+      `--id=${gpu}`,
+      '-lms',
+      String(intervalMs),
+    ];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.#child = child;
     child.on('error', (err) => this.#stop(`${command} could not be run (${(err as NodeJS.ErrnoException).code ?? err.message})`));
@@ -111,7 +117,8 @@ export class GpuEnergy {
       if (this.#stopped) return;
       const s = parseSmiLine(line);
       if (!s) return this.#stop(`${command} printed a line that is not a power/energy sample: ${JSON.stringify(line.slice(0, 80))}`);
-      if (s.watts === null && s.energyJ === null) return this.#stop(`${command} reports neither power.draw nor total_energy_consumption on this GPU`);
+      if (s.watts === null && s.energyJ === null)
+        return this.#stop(`${command} reports neither power.draw nor total_energy_consumption on this GPU`);
       const atMs = this.#opts.now();
       this.#samples.push({ ...s, atMs });
       this.#trim(atMs);

@@ -78,7 +78,18 @@ export class LiveStats {
   figures(nowMs: number): LiveFigures {
     const ratePerSec = this.#rate.perSecond(nowMs);
     const n = this.#count;
-    if (n === 0) return { ratePerSec, meanLatencyMs: null, p50LatencyMs: null, p99LatencyMs: null, sloAttainment: null, shedShare: null, meanBatch: null, calls: 0, served: 0 };
+    if (n === 0)
+      return {
+        ratePerSec,
+        meanLatencyMs: null,
+        p50LatencyMs: null,
+        p99LatencyMs: null,
+        sloAttainment: null,
+        shedShare: null,
+        meanBatch: null,
+        calls: 0,
+        served: 0,
+      };
     let sum = 0;
     let met = 0;
     let shedCount = 0;

@@ -45,16 +45,69 @@ export class RuntimeMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'edgebatch_process_' });
     const seconds = [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5];
-    this.requests = new Counter({ name: 'edgebatch_requests_total', help: 'Invocations of existing functions by outcome (ok, bad_input, shed, failed, cancelled); bad_input includes bodies that are not JSON.', labelNames: ['function', 'model', 'outcome'], registers });
-    this.unknownFunction = new Counter({ name: 'edgebatch_requests_unknown_function_total', help: 'Invocations of a function that does not exist (answered 404).', registers });
-    this.latency = new Histogram({ name: 'edgebatch_request_duration_seconds', help: 'Arrival to reply of calls answered 200, seconds (Triton: request duration).', labelNames: ['function', 'model'], buckets: seconds, registers });
-    this.queueTime = new Histogram({ name: 'edgebatch_queue_duration_seconds', help: 'Arrival to dispatch to a lane, seconds (Triton: queue duration).', labelNames: ['function', 'model'], buckets: seconds, registers });
-    this.batchSize = new Histogram({ name: 'edgebatch_batch_size', help: 'Items per batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.batchRunTime = new Histogram({ name: 'edgebatch_compute_infer_duration_seconds', help: 'Device time per batch (session.run, timed in the lane), seconds (Triton: compute infer duration, per batch).', labelNames: ['model'], buckets: seconds, registers });
-    this.shed = new Counter({ name: 'edgebatch_shed_total', help: 'Invocations answered 503 by admission control.', labelNames: ['function', 'model'], registers });
-    this.liveRate = new Gauge({ name: 'edgebatch_arrival_rate_per_sec', help: 'Live arrival rate per model, all functions together.', labelNames: ['model'], registers });
-    this.predictedBound = new Gauge({ name: 'edgebatch_predicted_mean_latency_bound_seconds', help: 'U(lambda) at the live rate, from the fitted batch cost, seconds.', labelNames: ['model'], registers });
-    this.hold = new Gauge({ name: 'edgebatch_hold_seconds', help: 'Hold the slo policy would choose now, seconds.', labelNames: ['model'], registers });
+    this.requests = new Counter({
+      name: 'edgebatch_requests_total',
+      help: 'Invocations of existing functions by outcome (ok, bad_input, shed, failed, cancelled); bad_input includes bodies that are not JSON.',
+      labelNames: ['function', 'model', 'outcome'],
+      registers,
+    });
+    this.unknownFunction = new Counter({
+      name: 'edgebatch_requests_unknown_function_total',
+      help: 'Invocations of a function that does not exist (answered 404).',
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'edgebatch_request_duration_seconds',
+      help: 'Arrival to reply of calls answered 200, seconds (Triton: request duration).',
+      labelNames: ['function', 'model'],
+      buckets: seconds,
+      registers,
+    });
+    this.queueTime = new Histogram({
+      name: 'edgebatch_queue_duration_seconds',
+      help: 'Arrival to dispatch to a lane, seconds (Triton: queue duration).',
+      labelNames: ['function', 'model'],
+      buckets: seconds,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'edgebatch_batch_size',
+      help: 'Items per batch.',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.batchRunTime = new Histogram({
+      name: 'edgebatch_compute_infer_duration_seconds',
+      help: 'Device time per batch (session.run, timed in the lane), seconds (Triton: compute infer duration, per batch).',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'edgebatch_shed_total',
+      help: 'Invocations answered 503 by admission control.',
+      labelNames: ['function', 'model'],
+      registers,
+    });
+    this.liveRate = new Gauge({
+      name: 'edgebatch_arrival_rate_per_sec',
+      help: 'Live arrival rate per model, all functions together.',
+      labelNames: ['model'],
+      registers,
+    });
+    this.predictedBound = new Gauge({
+      name: 'edgebatch_predicted_mean_latency_bound_seconds',
+      help: 'U(lambda) at the live rate, from the fitted batch cost, seconds.',
+      labelNames: ['model'],
+      registers,
+    });
+    this.hold = new Gauge({
+      name: 'edgebatch_hold_seconds',
+      help: 'Hold the slo policy would choose now, seconds.',
+      labelNames: ['model'],
+      registers,
+    });
     new Gauge({
       name: 'edgebatch_main_thread_cpu_seconds_total',
       help: 'CPU time of the main thread (the event loop: HTTP, parse, validate, pre, post), seconds; lane threads excluded.',
@@ -78,8 +131,12 @@ export class RuntimeMetrics {
           for (const stage of hostStages) this.inc({ stage }, v[stage]);
         },
       });
-    perStage('edgebatch_host_stage_seconds_total', 'Event-loop time per stage of the host path, summed over calls, seconds.', () => stages.seconds());
-    perStage('edgebatch_host_stage_passes_total', 'Passes through each stage of the host path (calls; batches for handover).', () => stages.counts());
+    perStage('edgebatch_host_stage_seconds_total', 'Event-loop time per stage of the host path, summed over calls, seconds.', () =>
+      stages.seconds(),
+    );
+    perStage('edgebatch_host_stage_passes_total', 'Passes through each stage of the host path (calls; batches for handover).', () =>
+      stages.counts(),
+    );
     new Gauge({
       name: 'edgebatch_event_loop_lag_seconds',
       help: 'How late a 10 ms timer fires now (what a request waits for the loop), seconds.',
@@ -105,8 +162,14 @@ export class RuntimeMetrics {
     if (!s) {
       const labels = { function: fn, model };
       const outcome = {} as Record<Outcome, { inc(): void }>;
-      for (const o of ['ok', 'bad_input', 'shed', 'failed', 'cancelled'] as const) outcome[o] = this.requests.labels({ ...labels, outcome: o });
-      s = { outcome, shed: this.shed.labels(labels), latency: inSeconds(this.latency.labels(labels)), queueTime: inSeconds(this.queueTime.labels(labels)) };
+      for (const o of ['ok', 'bad_input', 'shed', 'failed', 'cancelled'] as const)
+        outcome[o] = this.requests.labels({ ...labels, outcome: o });
+      s = {
+        outcome,
+        shed: this.shed.labels(labels),
+        latency: inSeconds(this.latency.labels(labels)),
+        queueTime: inSeconds(this.queueTime.labels(labels)),
+      };
       this.#series.set(key, s);
     }
     return s;

@@ -26,7 +26,13 @@ export function v2Caller(model: string): string {
 }
 
 /** The reply to a call its model's scheduler refused: 503 to try again later, or 422 when it never fits. */
-export function refused(who: Caller, sloMs: number, decision: Extract<AdmissionDecision, { admit: false }>): OverloadedError | TooExpensiveError {
+export function refused(
+  who: Caller,
+  sloMs: number,
+  decision: Extract<AdmissionDecision, { admit: false }>,
+): OverloadedError | TooExpensiveError {
   const message = `${who.name} cannot meet its SLO of ${sloMs} ms: ${decision.reason}`;
-  return decision.neverFits ? new TooExpensiveError(message, { ...who.details, sloMs }) : new OverloadedError(message, decision.retryAfterSec, who.details);
+  return decision.neverFits
+    ? new TooExpensiveError(message, { ...who.details, sloMs })
+    : new OverloadedError(message, decision.retryAfterSec, who.details);
 }

@@ -170,7 +170,8 @@ export class ModelPipeline {
   refusal(who: Caller, shed: boolean, deadlineMs: number, sloMs: number): EdgebatchError | undefined {
     const status = this.#status;
     if (status.state === 'failed') return new ModelUnavailableError(this.name, status.error);
-    if (this.batcher.waiting >= this.#queueLength) return new OverloadedError(`the queue of model "${this.name}" is full (${this.#queueLength} items)`, 1);
+    if (this.batcher.waiting >= this.#queueLength)
+      return new OverloadedError(`the queue of model "${this.name}" is full (${this.#queueLength} items)`, 1);
     if (!shed) return undefined;
     const decision = this.scheduler.admit(deadlineMs, 'door', sloMs);
     return decision.admit ? undefined : refused(who, sloMs, decision);
@@ -200,7 +201,14 @@ export class ModelPipeline {
   }
 
   /** Queues one item; see {@link ModelBatcher.submit}. */
-  submit(feeds: ItemFeeds, caller: string, arrivalMs: number, deadlineMs: number, cancel: Cancellation | undefined, shed: boolean): Promise<BatchOutcome> {
+  submit(
+    feeds: ItemFeeds,
+    caller: string,
+    arrivalMs: number,
+    deadlineMs: number,
+    cancel: Cancellation | undefined,
+    shed: boolean,
+  ): Promise<BatchOutcome> {
     return this.batcher.submit(feeds, caller, arrivalMs, deadlineMs, cancel, shed);
   }
 
@@ -222,7 +230,10 @@ export class ModelPipeline {
       this.#opts.log.info({ model: this.name, fit: this.scheduler.fit.get() }, 'warm-up probe done');
       return true;
     } catch (err) {
-      this.#opts.log.warn({ model: this.name, function: fn.name, err: (err as Error).message }, 'warm-up probe failed; the scheduler starts without a cost fit');
+      this.#opts.log.warn(
+        { model: this.name, function: fn.name, err: (err as Error).message },
+        'warm-up probe failed; the scheduler starts without a cost fit',
+      );
       return false;
     }
   }

@@ -48,7 +48,8 @@ export interface AdmissionInput {
  * A refusal's `neverFits` says the call's own cost exceeds its SLO even on an idle runtime: no retry can
  * help (the runtime answers it 422, without Retry-After, and `retryAfterSec` is 0).
  */
-export type AdmissionDecision = { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number; neverFits?: true };
+export type AdmissionDecision =
+  { admit: true; predictedDoneMs: number | undefined } | { admit: false; reason: string; retryAfterSec: number; neverFits?: true };
 
 /**
  * Decides at arrival whether a call can still meet its deadline, so an overloaded runtime answers 503 at
@@ -64,7 +65,11 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   // the budget, calls are refused at the door, where a refusal costs little, until the backlog clears.
   const lag = input.hostLagMs ?? 0;
   if (lag > (input.hostLagBudgetMs ?? Infinity)) {
-    return { admit: false, reason: `the event loop is saturated: requests wait ${lag.toFixed(1)} ms to be read, over the ${input.hostLagBudgetMs!.toFixed(1)} ms allowed`, retryAfterSec: 1 };
+    return {
+      admit: false,
+      reason: `the event loop is saturated: requests wait ${lag.toFixed(1)} ms to be read, over the ${input.hostLagBudgetMs!.toFixed(1)} ms allowed`,
+      retryAfterSec: 1,
+    };
   }
   const full = predictMs(maxBatch);
   if (full === undefined) return { admit: true, predictedDoneMs: undefined };
@@ -82,7 +87,12 @@ export function admit(input: AdmissionInput): AdmissionDecision {
     const deviceMs = predictMs(1)!;
     const ownMs = input.ownHostMs + extra + deviceMs;
     if (ownMs > input.sloMs) {
-      return { admit: false, neverFits: true, reason: `its own work takes ${Math.round(ownMs)} ms even on an idle runtime (${Math.round(input.ownHostMs)} ms to prepare, ${deviceMs.toFixed(1)} ms on the device), more than its SLO of ${input.sloMs} ms`, retryAfterSec: 0 };
+      return {
+        admit: false,
+        neverFits: true,
+        reason: `its own work takes ${Math.round(ownMs)} ms even on an idle runtime (${Math.round(input.ownHostMs)} ms to prepare, ${deviceMs.toFixed(1)} ms on the device), more than its SLO of ${input.sloMs} ms`,
+        retryAfterSec: 0,
+      };
     }
   }
   const batchesAhead = Math.floor(input.itemsAhead / maxBatch);
@@ -91,13 +101,21 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   const doneMs = input.nowMs + waitMs + mine;
   const retryAfterSec = Math.max(1, Math.ceil((waitMs + mine) / 1000));
   if (doneMs > input.deadlineMs) {
-    return { admit: false, reason: `predicted to finish ${Math.round(doneMs - input.nowMs)} ms from now (${input.itemsAhead} items ahead), after its deadline ${Math.round(input.deadlineMs - input.nowMs)} ms from now`, retryAfterSec };
+    return {
+      admit: false,
+      reason: `predicted to finish ${Math.round(doneMs - input.nowMs)} ms from now (${input.itemsAhead} items ahead), after its deadline ${Math.round(input.deadlineMs - input.nowMs)} ms from now`,
+      retryAfterSec,
+    };
   }
   if (input.cost) {
     const boundMs = 1000 * meanLatencyBound(input.ratePerSec, input.cost) + (input.hostMeanMs ?? 0);
     if (!(boundMs <= input.objectiveMs * input.overloadFactor)) {
       const shown = Number.isFinite(boundMs) ? `${boundMs.toFixed(1)} ms` : 'unbounded (arrivals exceed capacity)';
-      return { admit: false, reason: `predicted mean latency at ${input.ratePerSec.toFixed(0)}/s is ${shown}, over ${input.overloadFactor}x the objective ${input.objectiveMs.toFixed(1)} ms`, retryAfterSec };
+      return {
+        admit: false,
+        reason: `predicted mean latency at ${input.ratePerSec.toFixed(0)}/s is ${shown}, over ${input.overloadFactor}x the objective ${input.objectiveMs.toFixed(1)} ms`,
+        retryAfterSec,
+      };
     }
   }
   return { admit: true, predictedDoneMs: doneMs };

@@ -108,7 +108,15 @@ export class CostFitter {
     }
     if (fresh && this.#lastGood) {
       const reason = `the latest fit (alpha ${fresh.alphaMs.toFixed(3)} ms, tau0 ${fresh.tau0Ms.toFixed(3)} ms) misses its own batches by ${(100 * fresh.relativeError).toFixed(0)}% (median); the last good fit stays in force`;
-      return { ...this.#lastGood, r2: fresh.r2, relativeError: fresh.relativeError, samples: fresh.samples, sizes: fresh.sizes, quality: 'fallback', reason };
+      return {
+        ...this.#lastGood,
+        r2: fresh.r2,
+        relativeError: fresh.relativeError,
+        samples: fresh.samples,
+        sizes: fresh.sizes,
+        quality: 'fallback',
+        reason,
+      };
     }
     return fresh;
   }

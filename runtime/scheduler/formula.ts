@@ -50,16 +50,16 @@ export interface PowerModel {
 // argument checks
 
 function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (value === undefined) return "undefined";
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
   return typeof value;
 }
 
 /** Throws unless `value` is a finite number >= 0. */
 function nonNegative(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new RangeError(`${name} must be a finite number >= 0, got ${describe(value)}`);
   }
   return value;
@@ -67,27 +67,27 @@ function nonNegative(name: string, value: number): number {
 
 /** Throws unless `value` is a finite number > 0. */
 function positive(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new RangeError(`${name} must be a finite number > 0, got ${describe(value)}`);
   }
   return value;
 }
 
 function checkCost(cost: BatchCost): BatchCost {
-  if (typeof cost !== "object" || cost === null) {
+  if (typeof cost !== 'object' || cost === null) {
     throw new RangeError(`cost must be an object { alpha, tau0 }, got ${describe(cost)}`);
   }
-  nonNegative("alpha", cost.alpha);
-  nonNegative("tau0", cost.tau0);
+  nonNegative('alpha', cost.alpha);
+  nonNegative('tau0', cost.tau0);
   return cost;
 }
 
 function checkPower(power: PowerModel): PowerModel {
-  if (typeof power !== "object" || power === null) {
+  if (typeof power !== 'object' || power === null) {
     throw new RangeError(`power must be an object { busyWatts, idleWatts }, got ${describe(power)}`);
   }
-  nonNegative("busyWatts", power.busyWatts);
-  nonNegative("idleWatts", power.idleWatts);
+  nonNegative('busyWatts', power.busyWatts);
+  nonNegative('idleWatts', power.idleWatts);
   return power;
 }
 
@@ -108,7 +108,7 @@ function ms(seconds: number): string {
  */
 export function batchTime(cost: BatchCost, b: number): number {
   checkCost(cost);
-  nonNegative("b", b);
+  nonNegative('b', b);
   return cost.alpha * b + cost.tau0;
 }
 
@@ -123,7 +123,7 @@ export function batchTime(cost: BatchCost, b: number): number {
  * @param cost the fitted batch cost.
  */
 export function utilization(lambda: number, cost: BatchCost): number {
-  nonNegative("lambda", lambda);
+  nonNegative('lambda', lambda);
   checkCost(cost);
   return lambda * cost.alpha;
 }
@@ -165,7 +165,7 @@ export function meanLatencyBound(lambda: number, cost: BatchCost): number {
  * @returns seconds; `Infinity` when `rho >= 1`.
  */
 export function meanLatencyBoundWithHold(lambda: number, cost: BatchCost, hold: number): number {
-  nonNegative("hold", hold);
+  nonNegative('hold', hold);
   const u = meanLatencyBound(lambda, cost);
   if (u === Infinity) return Infinity;
   const rho = lambda * cost.alpha;
@@ -188,7 +188,7 @@ export function meanLatencyBoundWithHold(lambda: number, cost: BatchCost, hold: 
  * @returns items; `Infinity` when `rho >= 1`.
  */
 export function expectedBatchSize(lambda: number, cost: BatchCost, hold: number = 0): number {
-  nonNegative("hold", hold);
+  nonNegative('hold', hold);
   const rho = utilization(lambda, cost);
   if (rho >= 1) return Infinity;
   return (lambda * (cost.tau0 + hold)) / (1 - rho);
@@ -211,7 +211,7 @@ export function expectedBatchSize(lambda: number, cost: BatchCost, hold: number 
  * @returns seconds; 0 when `U(lambda) >= S` (no slack) or `rho >= 1`.
  */
 export function holdForObjective(lambda: number, cost: BatchCost, objective: number): number {
-  nonNegative("objective", objective);
+  nonNegative('objective', objective);
   const u = meanLatencyBound(lambda, cost);
   if (u === Infinity || u >= objective) return 0;
   const rho = lambda * cost.alpha;
@@ -242,7 +242,7 @@ export function holdForObjective(lambda: number, cost: BatchCost, objective: num
  */
 export function maxRateWithin(cost: BatchCost, objective: number): number {
   checkCost(cost);
-  nonNegative("objective", objective);
+  nonNegative('objective', objective);
   const { alpha, tau0 } = cost;
   const s = objective;
   if (alpha === 0) return (3 * tau0) / 2 <= s ? Infinity : 0;
@@ -291,16 +291,11 @@ export function maxRateWithin(cost: BatchCost, objective: number): number {
  * @param power the lane's busy and idle power, watts.
  * @param hold seconds held after each batch (>= 0, default 0).
  */
-export function joulesPerInference(
-  lambda: number,
-  cost: BatchCost,
-  power: PowerModel,
-  hold: number = 0,
-): number {
-  nonNegative("lambda", lambda);
+export function joulesPerInference(lambda: number, cost: BatchCost, power: PowerModel, hold: number = 0): number {
+  nonNegative('lambda', lambda);
   checkCost(cost);
   checkPower(power);
-  nonNegative("hold", hold);
+  nonNegative('hold', hold);
   const { alpha, tau0 } = cost;
   const { busyWatts, idleWatts } = power;
   if (lambda === 0) return busyWatts * (alpha + tau0);
@@ -321,25 +316,19 @@ export function joulesPerInference(
  * @param memoryBudgetBytes bytes one batch may occupy (>= 0), or `undefined` for no memory limit.
  * @param bytesPerItem bytes one item adds to a batch (> 0).
  */
-export function batchCapForMemory(
-  maxBatch: number,
-  memoryBudgetBytes: number | undefined,
-  bytesPerItem: number,
-): number {
+export function batchCapForMemory(maxBatch: number, memoryBudgetBytes: number | undefined, bytesPerItem: number): number {
   if (
-    typeof maxBatch !== "number" ||
+    typeof maxBatch !== 'number' ||
     Number.isNaN(maxBatch) ||
     maxBatch < 1 ||
     (Number.isFinite(maxBatch) && !Number.isInteger(maxBatch))
   ) {
     throw new RangeError(`maxBatch must be a whole number >= 1 or Infinity, got ${describe(maxBatch)}`);
   }
-  positive("bytesPerItem", bytesPerItem);
+  positive('bytesPerItem', bytesPerItem);
   if (memoryBudgetBytes === undefined) return maxBatch;
-  if (typeof memoryBudgetBytes !== "number" || Number.isNaN(memoryBudgetBytes) || memoryBudgetBytes < 0) {
-    throw new RangeError(
-      `memoryBudgetBytes must be a number >= 0 or undefined, got ${describe(memoryBudgetBytes)}`,
-    );
+  if (typeof memoryBudgetBytes !== 'number' || Number.isNaN(memoryBudgetBytes) || memoryBudgetBytes < 0) {
+    throw new RangeError(`memoryBudgetBytes must be a number >= 0 or undefined, got ${describe(memoryBudgetBytes)}`);
   }
   const byMemory = Math.floor(memoryBudgetBytes / bytesPerItem);
   return Math.max(1, Math.min(maxBatch, byMemory));
@@ -357,12 +346,9 @@ export function batchCapForMemory(
  * @param slo latency objective, seconds (>= 0).
  * @returns `feasible`, the `zeroLoadBound` in seconds, and, when infeasible, a readable `reason`.
  */
-export function sloFeasibility(
-  cost: BatchCost,
-  slo: number,
-): { feasible: boolean; zeroLoadBound: number; reason?: string } {
+export function sloFeasibility(cost: BatchCost, slo: number): { feasible: boolean; zeroLoadBound: number; reason?: string } {
   checkCost(cost);
-  nonNegative("slo", slo);
+  nonNegative('slo', slo);
   const zeroLoadBound = meanLatencyBound(0, cost);
   if (zeroLoadBound <= slo) return { feasible: true, zeroLoadBound };
   return {
@@ -394,8 +380,8 @@ export interface HostStage {
  * `rho_h < 1` and the device's `rho < 1`: under load the loop, not the model, was what saturated first.
  */
 export function hostUtilization(host: HostStage): number {
-  nonNegative("host.perCall", host.perCall);
-  nonNegative("host.rate", host.rate);
+  nonNegative('host.perCall', host.perCall);
+  nonNegative('host.rate', host.rate);
   return host.rate * host.perCall;
 }
 
@@ -443,11 +429,16 @@ export function pathLatencyBound(lambda: number, cost: BatchCost, hold: number, 
  * @returns requests per second: 0 when not even a lone call meets the objective; `Infinity` when neither
  *   stage has a per-call cost (alpha = 0 and perCall = 0) and the zero-load bound is within it.
  */
-export function maxRateWithinPath(cost: BatchCost, objective: number, host: { perCall: number; otherRate: number }, hold: number = 0): number {
+export function maxRateWithinPath(
+  cost: BatchCost,
+  objective: number,
+  host: { perCall: number; otherRate: number },
+  hold: number = 0,
+): number {
   checkCost(cost);
-  nonNegative("objective", objective);
-  nonNegative("host.perCall", host.perCall);
-  nonNegative("host.otherRate", host.otherRate);
+  nonNegative('objective', objective);
+  nonNegative('host.perCall', host.perCall);
+  nonNegative('host.otherRate', host.otherRate);
   const u = (lambda: number) => pathLatencyBound(lambda, cost, hold, { perCall: host.perCall, rate: host.otherRate + lambda });
   if (!(u(0) <= objective)) return 0;
   let hi = Infinity;
@@ -475,10 +466,10 @@ export function maxRateWithinPath(cost: BatchCost, objective: number, host: { pe
  * at light load, and falls as batches grow. This is what the runtime reports per call.
  */
 export function attributedJoulesPerInference(lambda: number, cost: BatchCost, power: PowerModel, hold: number = 0): number {
-  nonNegative("lambda", lambda);
+  nonNegative('lambda', lambda);
   checkCost(cost);
   checkPower(power);
-  nonNegative("hold", hold);
+  nonNegative('hold', hold);
   const e = expectedBatchSize(lambda, cost, hold);
   if (!Number.isFinite(e)) return power.busyWatts * cost.alpha; // saturated: tau0 is spread over ever larger batches
   const b = Math.max(1, e);

@@ -113,7 +113,13 @@ export class ModelQueue<T> {
       const { clock, policy, maxBatch, lanes } = this.#opts;
       while (this.#inFlight < lanes && this.#waiting.length > 0) {
         const nowMs = clock.now();
-        const decision = policy.decide({ nowMs, waiting: this.#waiting, maxBatch, holdStartMs: this.#holdStartMs, context: this.#opts.context() });
+        const decision = policy.decide({
+          nowMs,
+          waiting: this.#waiting,
+          maxBatch,
+          holdStartMs: this.#holdStartMs,
+          context: this.#opts.context(),
+        });
         if ('waitUntilMs' in decision) {
           const delay = decision.waitUntilMs - nowMs;
           if (delay > 0) {
@@ -154,7 +160,7 @@ export class ModelQueue<T> {
       batch = this.#waiting.splice(0, count);
     } else {
       batch = [];
-      for (let i = 0; i < this.#waiting.length && batch.length < count; ) {
+      for (let i = 0; i < this.#waiting.length && batch.length < count;) {
         const it = this.#waiting[i];
         if (it === head || canJoin(head.payload, it.payload)) {
           batch.push(it);

@@ -78,7 +78,8 @@ export class ModelScheduler<T> {
         this.#running.set(batch, options.clock.now());
         options.dispatch(batch);
       },
-      isExpired: (it, nowMs) => (options.mayExpire?.(it.payload) ?? true) && nowMs + (this.fit.predict(1) ?? 0) + this.#afterBatchMs() > it.deadlineMs,
+      isExpired: (it, nowMs) =>
+        (options.mayExpire?.(it.payload) ?? true) && nowMs + (this.fit.predict(1) ?? 0) + this.#afterBatchMs() > it.deadlineMs,
       onExpire: options.onExpire,
     });
   }
@@ -217,7 +218,9 @@ export class ModelScheduler<T> {
       overloadFactor: this.#opts.overloadFactor,
       // At the door the call still needs all of its host time; once its item is queued, only its post.
       extraMs: (stage === 'door' ? this.#preMs : 0) + this.#postMs,
-      ...(stage === 'door' ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) } : { ownHostMs, sloMs }),
+      ...(stage === 'door'
+        ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) }
+        : { ownHostMs, sloMs }),
     });
   }
 

@@ -159,7 +159,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   checkNumber('objectiveMs', objectiveMs, 0);
   checkNumber('marginMs', marginMs, 0);
   if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new TypeError(`warmupFraction must be in [0, 1), got ${warmupFraction}`);
-  if (costSource !== 'true' && costSource !== 'fitted') throw new TypeError(`costSource must be 'true' or 'fitted', got ${String(costSource)}`);
+  if (costSource !== 'true' && costSource !== 'fitted')
+    throw new TypeError(`costSource must be 'true' or 'fitted', got ${String(costSource)}`);
   const n = arrivalsMs.length;
   if (typeof sloMs !== 'number' && sloMs.length !== n) {
     throw new TypeError(`sloMs must be one number or one per arrival (${n}), got ${sloMs.length} values`);
@@ -192,7 +193,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const host = { lagMs: 0, busy: false, perCallMs: hostCost ? hostCost.preMs + hostCost.postMs : 0 };
   // The loop's own rate meter, as the runtime's host monitor keeps one.
   const loopRate = new RateMeter();
-  const hostView = (): HostView => ({ lagMs: host.lagMs, perCallMs: host.perCallMs, utilization: 0, ratePerSec: loopRate.perSecond(clock.now()) });
+  const hostView = (): HostView => ({
+    lagMs: host.lagMs,
+    perCallMs: host.perCallMs,
+    utilization: 0,
+    ratePerSec: loopRate.perSecond(clock.now()),
+  });
   type Job = { enqueuedMs: number; run(): number };
   const jobs: Job[] = [];
   let jobHead = 0;
@@ -350,7 +356,6 @@ export function simulate(options: SimulationOptions): SimulationResult {
     busyMs,
     spanMs,
     idleMs,
-    joulesPerInference:
-      power && n > 0 ? (power.busyWatts * busyMs + power.idleWatts * idleMs) / 1000 / n : undefined,
+    joulesPerInference: power && n > 0 ? (power.busyWatts * busyMs + power.idleWatts * idleMs) / 1000 / n : undefined,
   };
 }

@@ -14,6 +14,15 @@ export function accessLog(log: Logger, level: 'debug' | 'info'): MiddlewareHandl
   if (!access.isLevelEnabled(level)) return undefined;
   return async (c, next) => {
     await next();
-    access[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - c.get('arrivalMs')) * 10) / 10, requestId: c.get('requestId') }, 'request');
+    access[level](
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - c.get('arrivalMs')) * 10) / 10,
+        requestId: c.get('requestId'),
+      },
+      'request',
+    );
   };
 }

@@ -8,7 +8,14 @@ import type { Runtime } from '../runtime.ts';
 import type { ArrivalVariables } from './arrival.ts';
 import { errorBody } from './error-reply.ts';
 
-const rollbackBody = z.object({ version: z.string().regex(/^[0-9a-f]{12}$/).optional() }).strict();
+const rollbackBody = z
+  .object({
+    version: z
+      .string()
+      .regex(/^[0-9a-f]{12}$/)
+      .optional(),
+  })
+  .strict();
 
 const adminOffMessage =
   'the admin API is off on this runtime (no token configured: set admin.token in hono.config.ts or EDGEBATCH_ADMIN_TOKEN where the runtime runs)';
@@ -23,7 +30,10 @@ export function adminRoutes(rt: Runtime, token: string | undefined) {
   const deployer = new Deployer(rt);
   // A refused upload's body is never read, so the connection is closed rather than reused mid-body.
   const unauthorized = (c: Context) =>
-    c.json(errorBody('unauthorized', 'a valid bearer token is required'), 401, { connection: 'close', 'www-authenticate': 'Bearer realm="edgebatch admin"' });
+    c.json(errorBody('unauthorized', 'a valid bearer token is required'), 401, {
+      connection: 'close',
+      'www-authenticate': 'Bearer realm="edgebatch admin"',
+    });
   const guard: MiddlewareHandler = token
     ? bearerAuth({
         token,
@@ -44,7 +54,8 @@ export function adminRoutes(rt: Runtime, token: string | undefined) {
       }),
       async (c) => {
         const source = await c.req.text();
-        if (source.trim().length === 0) throw new BadInputError('bad_request', 'the body must be the handler source (TypeScript or JavaScript)');
+        if (source.trim().length === 0)
+          throw new BadInputError('bad_request', 'the body must be the handler source (TypeScript or JavaScript)');
         const result = await deployer.deploy(c.req.param('name'), source);
         rt.log.info({ ...result, requestId: c.get('requestId') }, 'function deployed');
         return c.json(result, 201);

@@ -52,7 +52,10 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   const withAdmin = app.route('/admin', adminRoutes(rt, rt.config.adminToken));
   app.route('/v2', v2Routes(rt));
   // What a browser sees: the live dashboard at / and the API's OpenAPI document and docs page.
-  app.route('/', dashboardRoutes(rt, () => inFlight.draining));
+  app.route(
+    '/',
+    dashboardRoutes(rt, () => inFlight.draining),
+  );
   app.route('/', openApiRoutes(rt));
 
   const bodyBytes = rt.config.limits.bodyBytes;
@@ -118,7 +121,10 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       'x-batch-size': String(r.batch.batchSize),
       'x-function-version': r.fn.version,
       [loadHeader]: loadOf(r.fn),
-      'server-timing': callTiming({ preMs: r.preMs, queueMs: r.batch.queueMs, inferenceMs: r.batch.inferenceMs, postMs: r.postMs }, call.arrivalMs),
+      'server-timing': callTiming(
+        { preMs: r.preMs, queueMs: r.batch.queueMs, inferenceMs: r.batch.inferenceMs, postMs: r.postMs },
+        call.arrivalMs,
+      ),
     });
     stages.add('reply', performance.now() - t);
     return res;

@@ -31,7 +31,9 @@ export function arrivalOf(host: HostMonitor, nowMs = performance.now()): number 
  * a measurable share of a served call in a CPU profile. Without Node (`app.request()`), it does the same
  * through Hono.
  */
-export function arrival(host: HostMonitor): MiddlewareHandler<{ Bindings: Partial<{ incoming: IncomingMessage; outgoing: ServerResponse }>; Variables: ArrivalVariables }> {
+export function arrival(
+  host: HostMonitor,
+): MiddlewareHandler<{ Bindings: Partial<{ incoming: IncomingMessage; outgoing: ServerResponse }>; Variables: ArrivalVariables }> {
   return async (c, next) => {
     const now = performance.now();
     c.set('arrivalMs', arrivalOf(host, now));

@@ -17,7 +17,13 @@ export function mediaType(header: string | undefined): string {
  * body (`text/plain` from fetch, `application/x-www-form-urlencoded` from `curl -d`), as before raw bodies.
  */
 function isJsonType(type: string): boolean {
-  return type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain' || type === 'application/x-www-form-urlencoded';
+  return (
+    type === '' ||
+    type === 'application/json' ||
+    type.endsWith('+json') ||
+    type === 'text/plain' ||
+    type === 'application/x-www-form-urlencoded'
+  );
 }
 
 /** How a call's body is read: as JSON, as raw bytes, or as a multipart form whose file part is the raw bytes. */

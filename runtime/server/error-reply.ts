@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CancelledError, ClientGoneError, EdgebatchError, ModelUnavailableError, OverloadedError, PayloadTooLargeError } from '../errors.ts';
+import {
+  CancelledError,
+  ClientGoneError,
+  EdgebatchError,
+  ModelUnavailableError,
+  OverloadedError,
+  PayloadTooLargeError,
+} from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { withoutPaths } from '../without-paths.ts';
 import { jsonReply } from './json-reply.ts';
@@ -17,7 +24,11 @@ export type ErrorBody = (code: string, message: string, details: Record<string, 
  * routes is built here, those of {@link EdgebatchError}s and the few answered without one (no route, the admin
  * API or the dashboard off, a refused token).
  */
-export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: { code: string; message: string } & Record<string, unknown> } {
+export function errorBody(
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): { error: { code: string; message: string } & Record<string, unknown> } {
   return { error: { code, message, ...details } };
 }
 
@@ -41,7 +52,11 @@ export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody)
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';
   // A model that could not load may come back (a redeploy, a restart): say when to ask again.
   if (err instanceof ModelUnavailableError) headers['retry-after'] = '10';
-  return { status: err.status as ContentfulStatusCode, body: body(err.code, withoutPaths(err.message), clientDetails(err.details)), headers };
+  return {
+    status: err.status as ContentfulStatusCode,
+    body: body(err.code, withoutPaths(err.message), clientDetails(err.details)),
+    headers,
+  };
 }
 
 /** An error's details as a client sees them: string facts without paths of this host (the log keeps them). */
@@ -72,17 +87,24 @@ export function errorReply(c: Context, err: unknown, log: Logger, body: ErrorBod
   const timing = totalTiming(c.get('arrivalMs'));
   // A client that left mid-request (an aborted upload) is no failure of ours, and no one reads the reply.
   if (err instanceof CancelledError || clientLeft(c)) {
-    log.debug({ requestId: c.get('requestId'), path: c.req.path, err: err instanceof Error ? err.message : String(err) }, 'client went away');
+    log.debug(
+      { requestId: c.get('requestId'), path: c.req.path, err: err instanceof Error ? err.message : String(err) },
+      'client went away',
+    );
     const gone = err instanceof CancelledError ? err : new ClientGoneError();
     return jsonReply(c, body(gone.code, gone.message, gone.details), gone.status as ContentfulStatusCode, timing);
   }
   if (err instanceof EdgebatchError) {
     // A server-side failure is logged with the request id the client saw, next to the error id it got.
-    if (err.status >= 500 && !(err instanceof OverloadedError)) log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
+    if (err.status >= 500 && !(err instanceof OverloadedError))
+      log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
     const reply = errorPayload(err, body);
     return jsonReply(c, reply.body, reply.status, { ...reply.headers, ...timing });
   }
   const errorId = randomUUID();
-  log.error({ errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path }, 'unhandled error');
+  log.error(
+    { errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path },
+    'unhandled error',
+  );
   return jsonReply(c, body('internal', 'internal error', { errorId }), 500, timing);
 }

@@ -28,7 +28,12 @@ export function refuseOrContinue(req: IncomingMessage, res: ServerResponse, limi
   if (Number(req.headers['content-length']) > limit) {
     const { status, body, headers } = errorPayload(new PayloadTooLargeError(limit));
     const json = JSON.stringify(body);
-    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), 'x-request-id': requestIdFrom(req.headers['x-request-id']) });
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(json)),
+      'x-request-id': requestIdFrom(req.headers['x-request-id']),
+    });
     res.end(json);
     return true;
   }

@@ -64,7 +64,13 @@ export function timeoutCheckIntervalMs(limits: ConnectionPolicy['limits']): numb
  * Binds the app to host:port (port 0 picks a free one), through @hono/node-server's request listener, with
  * `screen` (the front door) in front of it. The only file that opens a socket.
  */
-export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: number, screen: Screen | undefined, policy: ConnectionPolicy): Promise<Listening> {
+export function listen(
+  app: { fetch: Hono<any>['fetch'] },
+  host: string,
+  port: number,
+  screen: Screen | undefined,
+  policy: ConnectionPolicy,
+): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const sockets = new Map<Socket, SocketState>();
     const unanswered = new Set<ServerResponse>();
@@ -96,7 +102,10 @@ export function listen(app: { fetch: Hono<any>['fetch'] }, host: string, port: n
       dropped++;
       if (performance.now() - dropLoggedMs < dropLogEveryMs) return;
       dropLoggedMs = performance.now();
-      log.warn({ dropped, maxConnections: limits.maxConnections }, 'connections closed at once: the server holds limits.maxConnections open connections');
+      log.warn(
+        { dropped, maxConnections: limits.maxConnections },
+        'connections closed at once: the server holds limits.maxConnections open connections',
+      );
       dropped = 0;
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, limits, log));

@@ -37,5 +37,8 @@ export async function multipartFile(fn: LoadedFunction, bytes: Uint8Array, conte
     return new RawRequestBody(new Uint8Array(await value.arrayBuffer()), type);
   }
   const had = fields.length ? `only the text field${fields.length > 1 ? 's' : ''} ${fields.map((f) => `"${f}"`).join(', ')}` : 'no parts';
-  throw new BadInputError('bad_request', `a multipart/form-data body to "${fn.name}" must carry a file part (curl -F file=@image.png); it had ${had}`);
+  throw new BadInputError(
+    'bad_request',
+    `a multipart/form-data body to "${fn.name}" must carry a file part (curl -F file=@image.png); it had ${had}`,
+  );
 }

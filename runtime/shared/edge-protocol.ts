@@ -42,7 +42,8 @@ export function parseLoad(header: string | null | undefined): LoadReport | undef
   const ratePerSec = Number(fields.get('rate'));
   const max = fields.get('max');
   const maxRatePerSec = max === undefined || max === '-' ? null : Number(max);
-  if (!Number.isFinite(waiting) || !Number.isFinite(ratePerSec) || (maxRatePerSec !== null && !Number.isFinite(maxRatePerSec))) return undefined;
+  if (!Number.isFinite(waiting) || !Number.isFinite(ratePerSec) || (maxRatePerSec !== null && !Number.isFinite(maxRatePerSec)))
+    return undefined;
   return { waiting, ratePerSec, maxRatePerSec };
 }
 

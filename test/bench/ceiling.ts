@@ -36,10 +36,22 @@ async function timeBatch(session: ort.InferenceSession, input: string, item: Ite
   return (performance.now() - t0) / n;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { items: { model: string; fn: string }[]; msPerSize: number; msAtBest: number; device?: 'cpu' | 'webgpu' };
+const args = JSON.parse(process.argv[2] ?? '{}') as {
+  items: { model: string; fn: string }[];
+  msPerSize: number;
+  msAtBest: number;
+  device?: 'cpu' | 'webgpu';
+};
 const config = await loadConfig('hono.config.ts', {}, { ...process.env, HOST: '127.0.0.1', PORT: '0' });
-const handlers = await loadHandlers(config, args.items.map((i) => i.fn));
-const models = await openModels(config, args.items.map((i) => i.model), args.device);
+const handlers = await loadHandlers(
+  config,
+  args.items.map((i) => i.fn),
+);
+const models = await openModels(
+  config,
+  args.items.map((i) => i.model),
+  args.device,
+);
 const results: CeilingResult[] = [];
 for (const { model, fn } of args.items) {
   const m = models.get(model)!;
@@ -54,8 +66,18 @@ for (const { model, fn } of args.items) {
   }
   const best = perSize.reduce((a, p) => (p.itemsPerSec > a.itemsPerSec ? p : a));
   const ms = await timeBatch(m.session, m.input, item, best.batch, args.msAtBest);
-  const line = fitTheilSen(perSize.map((p) => p.batch), perSize.map((p) => p.ms));
-  results.push({ model, bestBatch: best.batch, itemsPerSec: (1000 * best.batch) / ms, perSize, alphaMs: line?.alphaMs ?? NaN, tau0Ms: line?.tau0Ms ?? NaN });
+  const line = fitTheilSen(
+    perSize.map((p) => p.batch),
+    perSize.map((p) => p.ms),
+  );
+  results.push({
+    model,
+    bestBatch: best.batch,
+    itemsPerSec: (1000 * best.batch) / ms,
+    perSize,
+    alphaMs: line?.alphaMs ?? NaN,
+    tau0Ms: line?.tau0Ms ?? NaN,
+  });
 }
 process.send!({ type: 'result', results });
 process.exit(0);

@@ -158,11 +158,21 @@ export class ClientPool {
   }
 
   /** Builds the bytes of a POST once, to be sent many times: JSON unless other headers are given. */
-  static post(url: string, path: string, json: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }): Buffer {
+  static post(
+    url: string,
+    path: string,
+    json: string | Uint8Array,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ): Buffer {
     const u = new URL(url);
     const body = typeof json === 'string' ? Buffer.from(json) : json;
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nhost: ${u.host}\r\n${lines}content-length: ${body.length}\r\n\r\n`, 'latin1'), body]);
+    const lines = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    return Buffer.concat([
+      Buffer.from(`POST ${path} HTTP/1.1\r\nhost: ${u.host}\r\n${lines}content-length: ${body.length}\r\n\r\n`, 'latin1'),
+      body,
+    ]);
   }
 
   request(bytes: Buffer, done: Done): void {

@@ -54,8 +54,19 @@ const runtimes: Child[] = [];
 const edges: RunningEdge[] = [];
 const loadgen = forkTs('edge-loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
 try {
-  for (let i = 0; i < 3; i++) runtimes.push(forkTs(`edge-runtime-${i}`, path.join(root, 'test/bench/peers/edgebatch.ts'), [JSON.stringify({ policy: 'slo', models: ['mlp', 'ocr-cls'] })], { cwd: root, logDir }));
-  const [origins] = await Promise.all([Promise.all(runtimes.map(async (r) => (await r.next<{ url: string }>('ready', 180000)).url)), loadgen.next('ready', 120000)]);
+  for (let i = 0; i < 3; i++)
+    runtimes.push(
+      forkTs(
+        `edge-runtime-${i}`,
+        path.join(root, 'test/bench/peers/edgebatch.ts'),
+        [JSON.stringify({ policy: 'slo', models: ['mlp', 'ocr-cls'] })],
+        { cwd: root, logDir },
+      ),
+    );
+  const [origins] = await Promise.all([
+    Promise.all(runtimes.map(async (r) => (await r.next<{ url: string }>('ready', 180000)).url)),
+    loadgen.next('ready', 120000),
+  ]);
   edges.push(await startEdge({ ORIGINS: origins[0] }), await startEdge({ ORIGINS: origins.join(',') }));
   const bodies = await makeBodies(root, fns);
   const streams: Stream[] = fns.map((f) => ({ fn: f.name, weight: f.ratePerSec, bodies: bodies.get(f.name)! }));
@@ -65,12 +76,26 @@ try {
     { label: 'edge, 1 runtime', url: edges[0].url },
     { label: 'edge, 3 runtimes', url: edges[1].url },
   ];
-  const job = (url: string, seed: number, ms: number): OpenJob => ({ kind: 'open', url, seed, ratePerSec: total, leadInMs: 500, durationMs: ms, drainMs: 3000, maxConnections: 256, streams });
+  const job = (url: string, seed: number, ms: number): OpenJob => ({
+    kind: 'open',
+    url,
+    seed,
+    ratePerSec: total,
+    leadInMs: 500,
+    durationMs: ms,
+    drainMs: 3000,
+    maxConnections: 256,
+    streams,
+  });
   // One unmeasured pass each first: the edge's catalog and load reports, the runtimes' JIT and fits.
   for (const v of variants) await loadgen.ask({ type: 'job', job: job(v.url, 3, 1000) }, 'result', 60000);
   const results: { label: string; r: LoadResult }[] = [];
   for (const v of variants) {
-    const { result } = await loadgen.ask<{ result: LoadResult }>({ type: 'job', job: job(v.url, 17, durationMs) }, 'result', durationMs + 60000);
+    const { result } = await loadgen.ask<{ result: LoadResult }>(
+      { type: 'job', job: job(v.url, 17, durationMs) },
+      'result',
+      durationMs + 60000,
+    );
     results.push({ label: v.label, r: result });
     console.log(`[bench:edge] ${v.label}: ${result.status.length} calls`);
   }
@@ -85,12 +110,20 @@ try {
   for (const { label, r } of results) {
     for (const f of fns) {
       const x = figures(r, f.model);
-      lines.push(`| ${label} | ${f.model} | ${x.calls} | ${(100 * x.attainment).toFixed(1)}% | ${x.meanBatch.toFixed(2)} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} |`);
+      lines.push(
+        `| ${label} | ${f.model} | ${x.calls} | ${(100 * x.attainment).toFixed(1)}% | ${x.meanBatch.toFixed(2)} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} |`,
+      );
     }
   }
   const direct = results[0].r;
   const oneEdge = results[1].r;
-  lines.push('', "The edge's added latency (edge in front of one runtime against that runtime direct, same schedule, calls answered 200):", '', '| model | p50 added ms | p99 added ms |', '| --- | ---: | ---: |');
+  lines.push(
+    '',
+    "The edge's added latency (edge in front of one runtime against that runtime direct, same schedule, calls answered 200):",
+    '',
+    '| model | p50 added ms | p99 added ms |',
+    '| --- | ---: | ---: |',
+  );
   for (const f of fns) {
     const a = figures(direct, f.model);
     const b = figures(oneEdge, f.model);

@@ -139,9 +139,17 @@ export async function runOpen(job: OpenJob): Promise<LoadResult> {
     ? burstArrivals(job.ratePerSec, main, { ...job.burst, atMs: job.burst.atMs + job.leadInMs }, job.seed)
     : poissonArrivals(job.ratePerSec, main, job.seed);
   if (job.trickle) for (const t of poissonArrivals(job.trickle.ratePerSec, job.trickle.durationMs, job.seed + 1)) times.push(main + t);
-  const streamOf = assignStreams(times.length, job.streams.map((s) => s.weight), job.seed);
+  const streamOf = assignStreams(
+    times.length,
+    job.streams.map((s) => s.weight),
+    job.seed,
+  );
   const n = times.length;
-  const r = columns(n, job.streams.map((s) => s.fn), 'open');
+  const r = columns(
+    n,
+    job.streams.map((s) => s.fn),
+    'open',
+  );
   const bytes = requestBytes(job.url, job.streams);
   const next = job.streams.map(() => 0);
   const pool = new ClientPool(job.url, job.maxConnections);
@@ -257,7 +265,11 @@ export async function runClosed(job: ClosedJob): Promise<LoadResult> {
   await Promise.race([finished, new Promise<void>((res) => (timer = setTimeout(res, job.durationMs + 10000)))]);
   clearTimeout(timer);
   pool.destroy();
-  const r = columns(stream.length, job.streams.map((s) => s.fn), 'closed');
+  const r = columns(
+    stream.length,
+    job.streams.map((s) => s.fn),
+    'closed',
+  );
   r.stream.set(stream);
   r.scheduledMs.set(sched);
   r.latencyMs.set(lat);
@@ -280,7 +292,7 @@ if (process.send) {
     const run = msg.job.kind === 'open' ? runOpen(msg.job) : runClosed(msg.job);
     run.then(
       (result) => process.send!({ type: 'result', result }),
-      (err: unknown) => process.send!({ type: 'error', error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+      (err: unknown) => process.send!({ type: 'error', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
   process.on('disconnect', () => process.exit(0));

@@ -45,7 +45,10 @@ function tuneFixedDelay(plan: Plan, runs: RunRecord[], fns: Map<string, FnInfo>)
   const out: Record<string, FixedDelaySetting> = {};
   for (const { model } of MODELS) {
     const sweep = runs.filter((r) => r.peer === 'greedy' && r.scenario === `sweep:${model}`);
-    const at = sweep.reduce<RunRecord | undefined>((best, r) => (!best || Math.abs(r.fraction - plan.targetFraction) < Math.abs(best.fraction - plan.targetFraction) ? r : best), undefined);
+    const at = sweep.reduce<RunRecord | undefined>(
+      (best, r) => (!best || Math.abs(r.fraction - plan.targetFraction) < Math.abs(best.fraction - plan.targetFraction) ? r : best),
+      undefined,
+    );
     const meanBatch = at?.figures.perModel[model]?.meanBatch ?? 1;
     const tightest = Math.min(...[...fns.values()].filter((f) => f.model === model).map((f) => f.sloMs));
     out[model] = { preferredBatchSize: Math.max(1, Math.round(meanBatch)), maxQueueDelayMs: Math.max(1, Math.round(0.1 * tightest)) };
@@ -59,7 +62,9 @@ const children = new Set<Child>();
 async function renderOnly(): Promise<void> {
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(path.join(outDir, 'results.json'), 'utf8');
-  const data = JSON.parse(text, (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as BenchData & { ratios?: unknown };
+  const data = JSON.parse(text, (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as BenchData & {
+    ratios?: unknown;
+  };
   delete data.ratios;
   const files = await writeReport(outDir, data);
   log(`rendered ${files.map((f) => path.relative(root, f)).join(', ')}`);
@@ -81,23 +86,34 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
   }
 
-  const config = await loadConfig(path.join(root, 'hono.config.ts'), {}, { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' });
+  const config = await loadConfig(
+    path.join(root, 'hono.config.ts'),
+    {},
+    { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' },
+  );
   const handlers = await loadHandlers(config, FUNCTIONS);
   const fns = new Map<string, FnInfo>([...handlers.values()].map((h) => [h.name, { name: h.name, model: h.model, sloMs: h.sloMs }]));
   const itemBytes = new Map<string, number>();
   for (const h of handlers.values()) {
     if (itemBytes.has(h.model)) continue;
     const checked = await h.def.input['~standard'].validate(h.def.example);
-    if (!checked.issues) itemBytes.set(h.model, (((await h.def.pre(checked.value as never)) as ItemTensor).data as Float32Array).byteLength);
+    if (!checked.issues)
+      itemBytes.set(h.model, (((await h.def.pre(checked.value as never)) as ItemTensor).data as Float32Array).byteLength);
   }
   const bodies = await makeBodies(root, fns.values());
 
   log('ceiling: bare session.run loop per model');
-  const ceilingChild = forkTs('ceiling', path.join(root, 'test/bench/ceiling.ts'), [JSON.stringify({ items: MODELS.map(({ model, fn }) => ({ model, fn })), ...plan.ceiling })], { cwd: root, logDir });
+  const ceilingChild = forkTs(
+    'ceiling',
+    path.join(root, 'test/bench/ceiling.ts'),
+    [JSON.stringify({ items: MODELS.map(({ model, fn }) => ({ model, fn })), ...plan.ceiling })],
+    { cwd: root, logDir },
+  );
   children.add(ceilingChild);
   const { results: ceilings } = await ceilingChild.next<{ results: CeilingResult[] }>('result', 300000);
   await ceilingChild.stop(3000);
-  for (const c of ceilings) log(`  ${c.model}: ${c.itemsPerSec.toFixed(0)} items/s at batch ${c.bestBatch} (threads per lane ${config.threadsPerLane})`);
+  for (const c of ceilings)
+    log(`  ${c.model}: ${c.itemsPerSec.toFixed(0)} items/s at batch ${c.bestBatch} (threads per lane ${config.threadsPerLane})`);
 
   const loadgen = forkTs('loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
   children.add(loadgen);
@@ -140,9 +156,12 @@ async function main(): Promise<void> {
   const closedLoop = async (session: PeerSession) => {
     for (const { model, calibrationFn, closedConcurrency } of MODELS) {
       const r = await session.closedLoopThroughput(calibrationFn, closedConcurrency, plan.calibrationMs);
-      if (!(r.perSec > 0)) throw new HarnessError(`closed-loop probe of ${model} gave no replies: is the ${session.def.name} server answering?`);
+      if (!(r.perSec > 0))
+        throw new HarnessError(`closed-loop probe of ${model} gave no replies: is the ${session.def.name} server answering?`);
       (calibration[model] ??= []).push({ peer: session.def.name, ...r, concurrency: closedConcurrency, fn: calibrationFn });
-      log(`  closed loop ${model}: ${r.perSec.toFixed(0)} req/s on ${session.def.name} (${calibrationFn}, ${closedConcurrency} in flight, mean batch ${r.meanBatch.toFixed(1)})`);
+      log(
+        `  closed loop ${model}: ${r.perSec.toFixed(0)} req/s on ${session.def.name} (${calibrationFn}, ${closedConcurrency} in flight, mean batch ${r.meanBatch.toFixed(1)})`,
+      );
     }
   };
   /** The open-loop knee of each model on the capacity peer: C. */
@@ -152,7 +171,9 @@ async function main(): Promise<void> {
       const k = await findKnee(session, { model, fn, startPerSec: start, seed: seedOf(`knee:${model}`) }, plan.knee, kneeOpts);
       knees.push(k);
       capacity.set(model, k.capacityPerSec);
-      log(`  capacity C(${model}) = ${k.capacityPerSec.toFixed(0)} req/s (open-loop knee of ${fn}${k.found ? '' : '; no probe kept the SLO, the lowest rate probed'})`);
+      log(
+        `  capacity C(${model}) = ${k.capacityPerSec.toFixed(0)} req/s (open-loop knee of ${fn}${k.found ? '' : '; no probe kept the SLO, the lowest rate probed'})`,
+      );
     }
   };
   /** Before a run: wait (within the plan's budget) for other processes on the machine to calm down. */
@@ -160,7 +181,8 @@ async function main(): Promise<void> {
     if (quietBudgetMs <= 0 || plan.quietWait.perRunMs <= 0) return;
     const q = await waitForQuiet(Math.min(plan.quietWait.perRunMs, quietBudgetMs));
     quietBudgetMs -= q.waitedMs;
-    if (q.waitedMs > 1000) log(`  waited ${(q.waitedMs / 1000).toFixed(0)} s for other processes to calm down (now ${q.cores.toFixed(2)} cores)`);
+    if (q.waitedMs > 1000)
+      log(`  waited ${(q.waitedMs / 1000).toFixed(0)} s for other processes to calm down (now ${q.cores.toFixed(2)} cores)`);
   };
   const kneeOpts = { idleTimeoutMs: plan.idleTimeoutMs, pauseMs: plan.pauseMs, beforeProbe: quiet, log };
   const runOne = async (session: PeerSession, spec: RunSpec) => {
@@ -183,9 +205,15 @@ async function main(): Promise<void> {
     await warmUp(session);
     if (plan.closedLoopPeers.includes(def.name)) await closedLoop(session);
     if (def.name === CAPACITY_PEER) await measureCapacity(session);
-    if (capacity.size < MODELS.length) throw new HarnessError(`no capacity yet when ${def.name} runs: ${CAPACITY_PEER} must come first in PEERS`);
+    if (capacity.size < MODELS.length)
+      throw new HarnessError(`no capacity yet when ${def.name} runs: ${CAPACITY_PEER} must come first in PEERS`);
     if (def.echo) {
-      const k = await findKnee(session, { model: 'mlp', fn: 'mlp-classify', startPerSec: capacity.get('mlp')!, seed: seedOf('knee:echo') }, plan.echoKnee, kneeOpts);
+      const k = await findKnee(
+        session,
+        { model: 'mlp', fn: 'mlp-classify', startPerSec: capacity.get('mlp')!, seed: seedOf('knee:echo') },
+        plan.echoKnee,
+        kneeOpts,
+      );
       knees.push(k);
       log(`  ${def.name} knee: ${k.capacityPerSec.toFixed(0)} req/s`);
     }
@@ -194,7 +222,8 @@ async function main(): Promise<void> {
     await session.stop();
     if (def.name === 'greedy') {
       fixedDelay = tuneFixedDelay(plan, runs, fns);
-      for (const [m, s] of Object.entries(fixedDelay)) log(`  fixed-delay for ${m}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`);
+      for (const [m, s] of Object.entries(fixedDelay))
+        log(`  fixed-delay for ${m}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`);
     }
   }
   await loadgen.stop(3000);
@@ -233,7 +262,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   async (err: unknown) => {
-    console.error(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     for (const c of children) if (!c.exited) c.proc.kill('SIGKILL');
     process.exit(1);
   },

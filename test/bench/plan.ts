@@ -28,10 +28,26 @@ export interface PeerDef {
 export const PEERS: PeerDef[] = [
   { name: 'greedy', kind: 'runtime', policy: 'greedy', what: 'edgebatch, policy greedy: a free lane takes everything waiting (seed 004)' },
   { name: 'slo', kind: 'runtime', policy: 'slo', what: 'edgebatch, policy slo (ours): hold from the formula, never past a deadline' },
-  { name: 'fixed-delay', kind: 'runtime', policy: 'fixed-delay', what: "edgebatch, policy fixed-delay: Triton's dynamic batcher, tuned as its docs advise" },
-  { name: 'dataloader', kind: 'plain', script: 'dataloader.ts', what: 'Hono + DataLoader: what reaches load() within one tick is one session.run, main thread' },
+  {
+    name: 'fixed-delay',
+    kind: 'runtime',
+    policy: 'fixed-delay',
+    what: "edgebatch, policy fixed-delay: Triton's dynamic batcher, tuned as its docs advise",
+  },
+  {
+    name: 'dataloader',
+    kind: 'plain',
+    script: 'dataloader.ts',
+    what: 'Hono + DataLoader: what reaches load() within one tick is one session.run, main thread',
+  },
   { name: 'naive', kind: 'plain', script: 'naive.ts', what: 'Hono + one session.run per request on the main thread' },
-  { name: 'hono-echo', kind: 'plain', script: 'hono-echo.ts', echo: true, what: 'bare Hono on @hono/node-server: c.req.json() and a small JSON reply, no inference (the HTTP limit)' },
+  {
+    name: 'hono-echo',
+    kind: 'plain',
+    script: 'hono-echo.ts',
+    echo: true,
+    what: 'bare Hono on @hono/node-server: c.req.json() and a small JSON reply, no inference (the HTTP limit)',
+  },
 ];
 
 /** The peer whose knee is the capacity C. */
@@ -109,12 +125,25 @@ export interface Plan {
   hostFractions: number[];
 }
 
+const FULL_KNEE = {
+  attainment: 0.95,
+  startFactor: 1,
+  step: 1.5,
+  maxProbes: 7,
+  tolerance: 1.05,
+  confirmMisses: true,
+  leadInMs: 1000,
+  durationMs: 2000,
+  drainMs: 2000,
+};
+
 export const FULL: Plan = {
   name: 'full',
   ceiling: { msPerSize: 300, msAtBest: 1500 },
   warmUp: { durationMs: 3000, mlpPerSec: 150, ocrPerSec: 30 },
-  knee: { attainment: 0.95, startFactor: 1, step: 1.5, maxProbes: 7, tolerance: 1.05, confirmMisses: true, leadInMs: 1000, durationMs: 2000, drainMs: 2000 },
-  echoKnee: { attainment: 0.95, startFactor: 2, step: 1.6, maxProbes: 7, tolerance: 1.05, confirmMisses: true, leadInMs: 1000, durationMs: 2000, drainMs: 2000 },
+  knee: FULL_KNEE,
+  // hono-echo's knee lies higher: start further up, with larger steps.
+  echoKnee: { ...FULL_KNEE, startFactor: 2, step: 1.6 },
   closedLoopPeers: ['greedy', 'naive'],
   calibrationMs: 3000,
   leadInMs: 1000,
@@ -128,7 +157,13 @@ export const FULL: Plan = {
   burst: { baseFraction: 0.5, atMs: 2000, lengthMs: 300, factor: 2, durationMs: 4500, models: ['mlp', 'ocr-cls'] },
   twoSlo: [0.5, 0.9],
   twoModels: [0.5, 0.9],
-  overload: { factor: 3, durationMs: 30000, drainMs: 3000, trickle: { ratePerSec: 50, durationMs: 3000 }, peers: ['greedy', 'slo', 'fixed-delay'] },
+  overload: {
+    factor: 3,
+    durationMs: 30000,
+    drainMs: 3000,
+    trickle: { ratePerSec: 50, durationMs: 3000 },
+    peers: ['greedy', 'slo', 'fixed-delay'],
+  },
   hostFractions: [1.0],
 };
 
@@ -136,8 +171,28 @@ export const QUICK: Plan = {
   name: 'quick',
   ceiling: { msPerSize: 60, msAtBest: 300 },
   warmUp: { durationMs: 1000, mlpPerSec: 150, ocrPerSec: 30 },
-  knee: { attainment: 0.95, startFactor: 1, step: 1.5, maxProbes: 4, tolerance: 1.1, confirmMisses: false, leadInMs: 300, durationMs: 800, drainMs: 1000 },
-  echoKnee: { attainment: 0.95, startFactor: 2, step: 1.6, maxProbes: 4, tolerance: 1.15, confirmMisses: false, leadInMs: 300, durationMs: 800, drainMs: 1000 },
+  knee: {
+    attainment: 0.95,
+    startFactor: 1,
+    step: 1.5,
+    maxProbes: 4,
+    tolerance: 1.1,
+    confirmMisses: false,
+    leadInMs: 300,
+    durationMs: 800,
+    drainMs: 1000,
+  },
+  echoKnee: {
+    attainment: 0.95,
+    startFactor: 2,
+    step: 1.6,
+    maxProbes: 4,
+    tolerance: 1.15,
+    confirmMisses: false,
+    leadInMs: 300,
+    durationMs: 800,
+    drainMs: 1000,
+  },
   closedLoopPeers: ['greedy'],
   calibrationMs: 1000,
   leadInMs: 300,

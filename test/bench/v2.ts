@@ -35,7 +35,9 @@ function v2Body(start: number, rows: number, binary: boolean): string | Uint8Arr
   const input = { name: 'x', shape: [rows, 128], datatype: 'FP32' };
   if (!binary) return JSON.stringify({ inputs: [{ ...input, data: picked.flat() }] });
   const data = Float32Array.from(picked.flat());
-  const head = Buffer.from(JSON.stringify({ inputs: [{ ...input, parameters: { binary_data_size: data.byteLength } }], parameters: { binary_data_output: true } }));
+  const head = Buffer.from(
+    JSON.stringify({ inputs: [{ ...input, parameters: { binary_data_size: data.byteLength } }], parameters: { binary_data_output: true } }),
+  );
   return Buffer.concat([head, Buffer.from(data.buffer)]);
 }
 
@@ -43,7 +45,13 @@ function v2Stream(rows: number, binary: boolean): Stream {
   const bodies = Array.from({ length: 16 }, (_, i) => v2Body(i, rows, binary));
   if (!binary) return { fn: `v2 json x${rows}`, weight: 1, bodies, path: infer };
   const headerLength = (bodies[0] as Uint8Array).length - rows * 128 * 4;
-  return { fn: `v2 binary x${rows}`, weight: 1, bodies, path: infer, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) } };
+  return {
+    fn: `v2 binary x${rows}`,
+    weight: 1,
+    bodies,
+    path: infer,
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) },
+  };
 }
 
 const variants: { rows: number; stream: Stream }[] = [
@@ -54,8 +62,12 @@ const variants: { rows: number; stream: Stream }[] = [
   { rows: 8, stream: v2Stream(8, true) },
 ];
 
-
-const server = forkTs('v2-runtime', path.join(root, 'test/bench/peers/edgebatch.ts'), [JSON.stringify({ policy: 'greedy', models: ['mlp'] })], { cwd: root, logDir });
+const server = forkTs(
+  'v2-runtime',
+  path.join(root, 'test/bench/peers/edgebatch.ts'),
+  [JSON.stringify({ policy: 'greedy', models: ['mlp'] })],
+  { cwd: root, logDir },
+);
 const loadgen = forkTs('v2-loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
 try {
   // Both announce themselves once, at start: listen for both at once.
@@ -67,9 +79,37 @@ try {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   // One unmeasured pass over every variant first: the fresh server's first seconds (JIT, fit) count for none.
-  for (const v of variants) await loadgen.ask({ type: 'job', job: { kind: 'open', url, seed: 5, ratePerSec: rowsPerSec / v.rows, leadInMs: 0, durationMs: 1000, drainMs: 2000, maxConnections: 64, streams: [v.stream] } }, 'result', 60000);
+  for (const v of variants)
+    await loadgen.ask(
+      {
+        type: 'job',
+        job: {
+          kind: 'open',
+          url,
+          seed: 5,
+          ratePerSec: rowsPerSec / v.rows,
+          leadInMs: 0,
+          durationMs: 1000,
+          drainMs: 2000,
+          maxConnections: 64,
+          streams: [v.stream],
+        },
+      },
+      'result',
+      60000,
+    );
   for (const v of variants) {
-    const job: OpenJob = { kind: 'open', url, seed: 11, ratePerSec: rowsPerSec / v.rows, leadInMs: 500, durationMs, drainMs: 2000, maxConnections: 64, streams: [v.stream] };
+    const job: OpenJob = {
+      kind: 'open',
+      url,
+      seed: 11,
+      ratePerSec: rowsPerSec / v.rows,
+      leadInMs: 500,
+      durationMs,
+      drainMs: 2000,
+      maxConnections: 64,
+      streams: [v.stream],
+    };
     // Lead-in included: its calls are served too, and the CPU counter cannot tell them apart.
     const before = await runtimeSnapshot(url);
     const { result } = await loadgen.ask<{ result: LoadResult }>({ type: 'job', job }, 'result', durationMs + 60000);
@@ -78,9 +118,21 @@ try {
     const served = result.status.filter((s) => s === 200).length;
     const measured = [...result.latencyMs].filter((_, i) => !result.warmup[i] && result.status[i] === 200);
     const batches = [...result.batchSize].filter((b, i) => result.status[i] === 200 && b > 0);
-    const cpuPerRowUs = after.mainThreadCpuMs !== null && before.mainThreadCpuMs !== null ? ((after.mainThreadCpuMs - before.mainThreadCpuMs) * 1000) / (served * v.rows) : NaN;
+    const cpuPerRowUs =
+      after.mainThreadCpuMs !== null && before.mainThreadCpuMs !== null
+        ? ((after.mainThreadCpuMs - before.mainThreadCpuMs) * 1000) / (served * v.rows)
+        : NaN;
     const bytes = typeof v.stream.bodies[0] === 'string' ? Buffer.byteLength(v.stream.bodies[0]) : v.stream.bodies[0].length;
-    const row = [v.stream.fn, v.rows, bytes, `${((100 * served) / result.status.length).toFixed(1)}%`, quantile(measured, 0.5).toFixed(1), quantile(measured, 0.99).toFixed(1), (batches.reduce((a, b) => a + b, 0) / batches.length).toFixed(1), cpuPerRowUs.toFixed(0)];
+    const row = [
+      v.stream.fn,
+      v.rows,
+      bytes,
+      `${((100 * served) / result.status.length).toFixed(1)}%`,
+      quantile(measured, 0.5).toFixed(1),
+      quantile(measured, 0.99).toFixed(1),
+      (batches.reduce((a, b) => a + b, 0) / batches.length).toFixed(1),
+      cpuPerRowUs.toFixed(0),
+    ];
     lines.push(`| ${row.join(' | ')} |`);
     console.log(lines.at(-1));
   }

@@ -52,7 +52,12 @@ const ms = (s: number) => (Number.isFinite(s) ? 1000 * s : null);
 const fmt = (x: number | null, d = 1) => (x === null ? '-' : x.toFixed(d));
 
 async function ceiling(logDir: string): Promise<CeilingResult> {
-  const child = forkTs('ceiling-webgpu', path.join(root, 'test/bench/ceiling.ts'), [JSON.stringify({ items: [{ model: MODEL, fn: FN }], msPerSize: 600, msAtBest: 2000, device: 'webgpu' })], { cwd: root, logDir });
+  const child = forkTs(
+    'ceiling-webgpu',
+    path.join(root, 'test/bench/ceiling.ts'),
+    [JSON.stringify({ items: [{ model: MODEL, fn: FN }], msPerSize: 600, msAtBest: 2000, device: 'webgpu' })],
+    { cwd: root, logDir },
+  );
   const { results } = await child.next<{ results: CeilingResult[] }>('result', 300000);
   await child.stop(3000);
   return results[0];
@@ -64,13 +69,22 @@ export async function runWebgpuBench(): Promise<void> {
   mkdirSync(path.join(tmp, 'logs'), { recursive: true });
   log(`MLP on device webgpu, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
   const c = await ceiling(path.join(tmp, 'logs'));
-  log(`ceiling: ${c.itemsPerSec.toFixed(0)} items/s at batch ${c.bestBatch}; fit alpha ${c.alphaMs.toFixed(2)} ms, tau0 ${c.tau0Ms.toFixed(1)} ms`);
+  log(
+    `ceiling: ${c.itemsPerSec.toFixed(0)} items/s at batch ${c.bestBatch}; fit alpha ${c.alphaMs.toFixed(2)} ms, tau0 ${c.tau0Ms.toFixed(1)} ms`,
+  );
 
   // The function re-exported with a 2 s SLO, as the webgpu tests do: 50 ms is out of reach on lavapipe.
   const dir = mkdtempSync(path.join(tmp, 'webgpu-'));
   mkdirSync(path.join(dir, 'functions'));
-  writeFileSync(path.join(dir, 'functions', `${FN}.ts`), `import base from ${JSON.stringify(pathToFileURL(path.join(root, 'functions', `${FN}.ts`)).href)};\nexport default { ...base, slo: '2s' };\n`);
-  const serving = await startRuntime({ functionsDir: path.join(dir, 'functions'), device: 'webgpu', scheduler: { policy: 'greedy', admission: false } });
+  writeFileSync(
+    path.join(dir, 'functions', `${FN}.ts`),
+    `import base from ${JSON.stringify(pathToFileURL(path.join(root, 'functions', `${FN}.ts`)).href)};\nexport default { ...base, slo: '2s' };\n`,
+  );
+  const serving = await startRuntime({
+    functionsDir: path.join(dir, 'functions'),
+    device: 'webgpu',
+    scheduler: { policy: 'greedy', admission: false },
+  });
   const runs: RateRun[] = [];
   let fit: { alphaMs: number; tau0Ms: number } | null = null;
   try {
@@ -93,25 +107,41 @@ export async function runWebgpuBench(): Promise<void> {
         boundCeilingFitMs: ms(meanLatencyBound(ratePerSec, { alpha: c.alphaMs / 1000, tau0: c.tau0Ms / 1000 })),
       };
       runs.push(run);
-      log(`  ${ratePerSec}/s (${fraction} x ceiling): ${run.ok}/${run.calls} ok, mean batch ${fmt(run.meanBatch)}, measured mean ${run.measuredMeanMs.toFixed(1)} ms, bound ${fmt(run.boundRuntimeFitMs)} ms (runtime fit) / ${fmt(run.boundCeilingFitMs)} ms (ceiling fit)`);
+      log(
+        `  ${ratePerSec}/s (${fraction} x ceiling): ${run.ok}/${run.calls} ok, mean batch ${fmt(run.meanBatch)}, measured mean ${run.measuredMeanMs.toFixed(1)} ms, bound ${fmt(run.boundRuntimeFitMs)} ms (runtime fit) / ${fmt(run.boundCeilingFitMs)} ms (ceiling fit)`,
+      );
     }
   } finally {
     await serving.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const meta = { date: new Date().toISOString(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, seconds: Math.round((performance.now() - startedAt) / 1000) };
-  writeFileSync(path.join(outDir, 'webgpu.json'), JSON.stringify({ meta, model: MODEL, fn: FN, durationMs, ceiling: c, runtimeFit: fit, runs }, null, 2) + '\n');
+  const meta = {
+    date: new Date().toISOString(),
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    seconds: Math.round((performance.now() - startedAt) / 1000),
+  };
+  writeFileSync(
+    path.join(outDir, 'webgpu.json'),
+    JSON.stringify({ meta, model: MODEL, fn: FN, durationMs, ceiling: c, runtimeFit: fit, runs }, null, 2) + '\n',
+  );
   writeFileSync(path.join(outDir, 'webgpu.md'), report(meta, c, fit, runs));
   log(`done in ${meta.seconds} s: bench-results/webgpu.md, bench-results/webgpu.json`);
 }
 
-function report(meta: { date: string; cores: number; cpu: string; node: string; seconds: number }, c: CeilingResult, fit: { alphaMs: number; tau0Ms: number } | null, runs: RateRun[]): string {
+function report(
+  meta: { date: string; cores: number; cpu: string; node: string; seconds: number },
+  c: CeilingResult,
+  fit: { alphaMs: number; tau0Ms: number } | null,
+  runs: RateRun[],
+): string {
   return [
-    '# webgpu bench: the MLP on `device: \'webgpu\'`',
+    "# webgpu bench: the MLP on `device: 'webgpu'`",
     '',
     `\`npm run bench -- --device webgpu\`, ${meta.date}, ${meta.cores} cores (${meta.cpu}), node ${meta.node}, ${meta.seconds} s.`,
-    'Kept apart from results.md so that the CPU figures stay comparable. Without a GPU, WebGPU runs on Mesa\'s',
-    'lavapipe (software Vulkan on the CPU): a slow device with a GPU-like cost curve, not a GPU\'s figures.',
+    "Kept apart from results.md so that the CPU figures stay comparable. Without a GPU, WebGPU runs on Mesa's",
+    "lavapipe (software Vulkan on the CPU): a slow device with a GPU-like cost curve, not a GPU's figures.",
     '',
     '## Ceiling: bare `session.run` on webgpu, per batch size',
     '',
@@ -126,7 +156,9 @@ function report(meta: { date: string; cores: number; cpu: string; node: string; 
     '| source | alpha ms | tau0 ms | tau0 / alpha |',
     '|---|---:|---:|---:|',
     `| ceiling (Theil-Sen through the table above) | ${c.alphaMs.toFixed(3)} | ${c.tau0Ms.toFixed(1)} | ${(c.tau0Ms / c.alphaMs).toFixed(0)} |`,
-    fit ? `| runtime (GET /functions/${FN} after the last run) | ${fit.alphaMs.toFixed(3)} | ${fit.tau0Ms.toFixed(1)} | ${(fit.tau0Ms / fit.alphaMs).toFixed(0)} |` : '| runtime | - | - | - |',
+    fit
+      ? `| runtime (GET /functions/${FN} after the last run) | ${fit.alphaMs.toFixed(3)} | ${fit.tau0Ms.toFixed(1)} | ${(fit.tau0Ms / fit.alphaMs).toFixed(0)} |`
+      : '| runtime | - | - | - |',
     '',
     `## The formula's bound against the measured mean (policy greedy, ${durationMs / 1000} s open-loop Poisson per rate)`,
     '',
@@ -134,7 +166,10 @@ function report(meta: { date: string; cores: number; cpu: string; node: string; 
     '',
     '| rate /s | x ceiling | ok / sent | mean batch | measured mean ms | bound ms (runtime fit) | bound ms (ceiling fit) |',
     '|---:|---:|---:|---:|---:|---:|---:|',
-    ...runs.map((r) => `| ${r.ratePerSec} | ${r.fraction} | ${r.ok} / ${r.calls} | ${fmt(r.meanBatch)} | ${r.measuredMeanMs.toFixed(1)} | ${fmt(r.boundRuntimeFitMs)} | ${fmt(r.boundCeilingFitMs)} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.ratePerSec} | ${r.fraction} | ${r.ok} / ${r.calls} | ${fmt(r.meanBatch)} | ${r.measuredMeanMs.toFixed(1)} | ${fmt(r.boundRuntimeFitMs)} | ${fmt(r.boundCeilingFitMs)} |`,
+    ),
     '',
   ].join('\n');
 }
@@ -143,7 +178,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   runWebgpuBench().then(
     () => process.exit(0),
     (err: unknown) => {
-      console.error(`bench:webgpu failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      console.error(`bench:webgpu failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       process.exit(1);
     },
   );

@@ -71,7 +71,7 @@ export default defineFunction({
     await srv.exited;
   });
 
-  test('start loads the TypeScript config and handler; a class thrown by the handler is the runtime\'s', async () => {
+  test("start loads the TypeScript config and handler; a class thrown by the handler is the runtime's", async () => {
     const ok = await call(srv.url, 'same-classes', { x: 2 });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.deepEqual(ok.body, { n: 10 });
@@ -84,9 +84,19 @@ export default defineFunction({
     const record = path.join(dir, 'imports.txt');
     const r = await runCli(['list', '--url', srv.url, '--json'], { RECORD_IMPORTS: record }, ['--import', recorder]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { functions: { name: string }[] }).functions.map((f) => f.name), ['same-classes']);
+    assert.deepEqual(
+      (JSON.parse(r.stdout) as { functions: { name: string }[] }).functions.map((f) => f.name),
+      ['same-classes'],
+    );
     const loaded = readFileSync(record, 'utf8').trim().split('\n');
-    assert.ok(loaded.some((u) => u.endsWith('/dist/cli.js')), 'the built CLI ran');
-    assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/tsx/') || /\.ts($|\?)/.test(u)), [], 'no tsx, no TypeScript');
+    assert.ok(
+      loaded.some((u) => u.endsWith('/dist/cli.js')),
+      'the built CLI ran',
+    );
+    assert.deepEqual(
+      loaded.filter((u) => u.includes('/node_modules/tsx/') || /\.ts($|\?)/.test(u)),
+      [],
+      'no tsx, no TypeScript',
+    );
   });
 });

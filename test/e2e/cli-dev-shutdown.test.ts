@@ -47,7 +47,10 @@ describe('edgebatch dev', () => {
     try {
       assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'first');
       writeFileSync(handlerFile, handler('second'));
-      assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'second'), 'the next requests run the new code');
+      assert.ok(
+        await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'second'),
+        'the next requests run the new code',
+      );
 
       writeFileSync(handlerFile, handler('third').replace("model: 'mlp'", "model: 'missing-model'"));
       assert.ok(await eventually(async () => dev.logs.some((l) => /missing-model/.test(String(l.reason)))), 'the reason is logged');
@@ -74,10 +77,19 @@ describe('edgebatch dev', () => {
     try {
       assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'good');
       // A save before the watcher is ready is not seen (on a loaded machine that takes a while): wait for it.
-      assert.ok(await eventually(async () => dev.logs.some((l) => l.msg === 'watching for saved handler files')), 'dev watches the functions folder');
+      assert.ok(
+        await eventually(async () => dev.logs.some((l) => l.msg === 'watching for saved handler files')),
+        'dev watches the functions folder',
+      );
       const saves: [string, RegExp][] = [
-        [handler('bad-example').replace('example: { x: 1 }', "example: { x: 'one' }"), /example does not make a valid item: input does not match the schema.*x/],
-        [handler('bad-shape').replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'), /example does not make a valid item.*shape/],
+        [
+          handler('bad-example').replace('example: { x: 1 }', "example: { x: 'one' }"),
+          /example does not make a valid item: input does not match the schema.*x/,
+        ],
+        [
+          handler('bad-shape').replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'),
+          /example does not make a valid item.*shape/,
+        ],
         [handler('infeasible').replace("slo: '2s'", 'slo: 0.001'), /SLO cannot be met on this device/],
       ];
       for (const [i, [source, reason]] of saves.entries()) {
@@ -110,12 +122,18 @@ describe('edgebatch dev', () => {
       const listed = (await (await fetch(`${dev.url}/functions`)).json()) as any;
       assert.equal(listed.functions.find((f: any) => f.name === 'echo').origin, 'deploy');
       writeFileSync(handlerFile, handler('saved'));
-      assert.ok(await eventually(async () => dev.logs.some((l) => /deployed version of this function takes precedence/.test(String(l.msg)))), JSON.stringify(dev.logs.slice(-4)));
+      assert.ok(
+        await eventually(async () => dev.logs.some((l) => /deployed version of this function takes precedence/.test(String(l.msg)))),
+        JSON.stringify(dev.logs.slice(-4)),
+      );
       assert.equal((await call(dev.url, 'echo', { x: 1 })).body.tag, 'deployed');
       const del = await runCli(['delete', 'echo', '--url', dev.url], { EDGEBATCH_ADMIN_TOKEN: token });
       assert.equal(del.code, 0, del.stderr);
       writeFileSync(handlerFile, handler('saved again'));
-      assert.ok(await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'saved again'), 'once undeployed, the file serves');
+      assert.ok(
+        await eventually(async () => (await call(dev.url, 'echo', { x: 1 })).body.tag === 'saved again'),
+        'once undeployed, the file serves',
+      );
       const again = (await (await fetch(`${dev.url}/functions`)).json()) as any;
       assert.equal(again.functions.find((f: any) => f.name === 'echo').origin, 'file');
     } finally {
@@ -136,11 +154,21 @@ describe('edgebatch start: graceful shutdown', () => {
     const answers = Array.from({ length: 300 }, (_, i) => {
       const body = JSON.stringify({ x: i % 7 });
       return new Promise<{ status: number; body: string } | Error>((resolve) => {
-        const req = http.request({ host: url.hostname, port: url.port, path: '/functions/echo', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        });
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/functions/echo',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
         req.on('error', (err) => resolve(err));
         flushed.push(new Promise<void>((r) => req.once('finish', () => r())));
         req.end(body);
@@ -161,8 +189,18 @@ describe('edgebatch start: graceful shutdown', () => {
     const signalled = new Set(sentBefore);
     srv.proc.kill('SIGTERM');
     const results = await Promise.all(answers);
-    const failed = [...signalled].filter((i) => { const r = results[i]; return r instanceof Error || r.status !== 200; });
-    assert.equal(failed.length, 0, `sent before the signal but not answered 200: ${failed.slice(0, 3).map((i) => String(results[i] instanceof Error ? (results[i] as Error).message : (results[i] as { body: string }).body)).join('; ')}`);
+    const failed = [...signalled].filter((i) => {
+      const r = results[i];
+      return r instanceof Error || r.status !== 200;
+    });
+    assert.equal(
+      failed.length,
+      0,
+      `sent before the signal but not answered 200: ${failed
+        .slice(0, 3)
+        .map((i) => String(results[i] instanceof Error ? (results[i] as Error).message : (results[i] as { body: string }).body))
+        .join('; ')}`,
+    );
     for (const i of signalled) assert.equal(JSON.parse((results[i] as { body: string }).body).tag, 'prod');
     assert.equal(await srv.exited, 0);
     assert.ok(srv.logs.some((l) => l.msg === 'edgebatch stopped'));

@@ -21,7 +21,7 @@ test('every command answers --help with its own usage, exit 0', async () => {
   for (const c of commands) assert.match(top.stdout, new RegExp(`^  ${c} `, 'm'), `${c} in the command list`);
 });
 
-test('bad usage: exit 2 naming what was wrong and the command\'s usage', async () => {
+test("bad usage: exit 2 naming what was wrong and the command's usage", async () => {
   const unknown = await runCli(['list', '--frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^edgebatch list: Unknown option '--frobnicate'/);
@@ -44,7 +44,7 @@ test('plan --json prints the plan; its help says --slo-ms is the mean objective 
   assert.match(help.stdout, /MEAN latency, not a\s+function's SLO/);
 });
 
-test('deploy of a file that does not compile: the compiler\'s file:line:column and line, exit 1', async () => {
+test("deploy of a file that does not compile: the compiler's file:line:column and line, exit 1", async () => {
   mkdirSync('test/tmp', { recursive: true });
   const dir = mkdtempSync(path.join('test/tmp', 'help-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

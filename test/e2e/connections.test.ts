@@ -61,7 +61,8 @@ async function logged(lines: any[], predicate: (l: any) => boolean): Promise<any
 async function outcomes(url: string, fn: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(new RegExp(`^edgebatch_requests_total\\{function="${fn}",model="tiny",outcome="(\\w+)"\\} (\\d+)`, 'gm'))) out[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(new RegExp(`^edgebatch_requests_total\\{function="${fn}",model="tiny",outcome="(\\w+)"\\} (\\d+)`, 'gm')))
+    out[m[1]] = Number(m[2]);
   return out;
 }
 
@@ -141,10 +142,15 @@ describe('timeouts and aborts', { timeout: 60_000 }, () => {
   });
 
   test('Expect: 100-continue over the body limit: 413 at once, never 100 Continue', async () => {
-    for (const [target, limit] of [['/functions/echo', 4096], ['/admin/functions/echo', 1024]] as const) {
+    for (const [target, limit] of [
+      ['/functions/echo', 4096],
+      ['/admin/functions/echo', 1024],
+    ] as const) {
       const socket = await connect(s.url);
       const closed = untilClosed(socket);
-      socket.write(`${target.startsWith('/admin') ? 'PUT' : 'POST'} ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nexpect: 100-continue\r\ncontent-length: ${limit + 1}\r\n\r\n`);
+      socket.write(
+        `${target.startsWith('/admin') ? 'PUT' : 'POST'} ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nexpect: 100-continue\r\ncontent-length: ${limit + 1}\r\n\r\n`,
+      );
       const r = await closed;
       assert.doesNotMatch(r.text, /100 Continue/, target);
       assert.equal(r.status, 413, r.text);
@@ -190,9 +196,19 @@ describe('timeouts and aborts', { timeout: 60_000 }, () => {
     }
     const gone = lines.filter((l) => l.msg === 'client went away');
     assert.equal(gone.length >= aborts + 1, true, `${gone.length} lines`);
-    assert.ok(gone.every((l) => l.level === 20), 'at debug');
-    assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'no error line');
-    assert.equal(lines.some((l) => l.msg === 'unhandled error'), false);
+    assert.ok(
+      gone.every((l) => l.level === 20),
+      'at debug',
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50),
+      [],
+      'no error line',
+    );
+    assert.equal(
+      lines.some((l) => l.msg === 'unhandled error'),
+      false,
+    );
   });
 });
 
@@ -223,4 +239,3 @@ describe('the cap on open connections', { timeout: 60_000 }, () => {
     }
   });
 });
-

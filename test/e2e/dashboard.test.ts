@@ -24,7 +24,11 @@ const shedSeen = new Map<string, number>();
 
 async function post(base: string, name: string, i: number): Promise<number> {
   try {
-    const res = await fetch(`${base}/functions/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: features(i) });
+    const res = await fetch(`${base}/functions/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: features(i),
+    });
     await res.arrayBuffer();
     if (res.status === 503) shedSeen.set(name, (shedSeen.get(name) ?? 0) + 1);
     return res.status;
@@ -35,7 +39,8 @@ async function post(base: string, name: string, i: number): Promise<number> {
 
 /** The text of a field of a function's row, or of a model's card. */
 const fnField = (page: Page, fn: string, field: string) => page.locator(`tr[data-function="${fn}"] [data-field="${field}"]`).innerText();
-const modelField = (page: Page, model: string, field: string) => page.locator(`.model[data-model="${model}"] [data-field="${field}"]`).innerText();
+const modelField = (page: Page, model: string, field: string) =>
+  page.locator(`.model[data-model="${model}"] [data-field="${field}"]`).innerText();
 const number = (text: string) => (text === '–' ? NaN : Number.parseFloat(text));
 
 let browser: Browser;
@@ -61,7 +66,10 @@ describe('the dashboard on a runtime serving the example functions', () => {
 
   test('lists every function and model, with no problems, before any call', async () => {
     const rows = await Promise.all((await page.locator('tr[data-function]').all()).map((tr) => tr.getAttribute('data-function')));
-    assert.deepEqual(rows, s.runtime.functions.list().map((f) => f.name));
+    assert.deepEqual(
+      rows,
+      s.runtime.functions.list().map((f) => f.name),
+    );
     assert.equal(await fnField(page, 'mlp-classify', 'slo'), '50');
     assert.equal(await fnField(page, 'mlp-classify', 'origin'), 'file');
     assert.equal(await fnField(page, 'mlp-classify', 'version'), s.runtime.functions.get('mlp-classify')!.version);
@@ -104,7 +112,10 @@ describe('the dashboard on a runtime serving the example functions', () => {
     assert.ok(number(await fnField(page, 'mlp-classify', 'batch')) > 1, 'calls rode in batches of more than one');
     assert.ok(number(await modelField(page, 'mlp', 'bound')) > 0, 'the bound is shown');
     // Right after the waves the live rate may still saturate the host stage; the page then says so.
-    assert.match(await modelField(page, 'mlp', 'host-share'), /^(host \d+\.\d% \/ device \d+\.\d%|host stage saturated|device stage saturated)$/);
+    assert.match(
+      await modelField(page, 'mlp', 'host-share'),
+      /^(host \d+\.\d% \/ device \d+\.\d%|host stage saturated|device stage saturated)$/,
+    );
     assert.match(await modelField(page, 'mlp', 'joules'), /^\d+\.\d{4} J\/inference$/);
     assert.ok((await page.locator('#mlp-histogram rect').count()) > 1, 'the histogram has batches of several sizes');
     assert.ok((await page.locator('#mlp-batch path').count()) > 0, 'batch size over time is drawn');
@@ -126,9 +137,15 @@ describe('the dashboard on a runtime serving the example functions', () => {
     // The page shows exactly the calls answered 503 (the waves before the burst may have had some too).
     const expected = shedSeen.get('mlp-classify');
     const shown = page.locator('tr[data-function="mlp-classify"] [data-field="shed"]');
-    await page.waitForFunction(`document.querySelector('tr[data-function="mlp-classify"] [data-field="shed"]')?.textContent === '${expected}'`, undefined, { timeout: 10_000 }).catch(async (err) => {
-      throw new Error(`page shows ${await shown.innerText()} shed, ${expected} calls were answered 503: ${err}`);
-    });
+    await page
+      .waitForFunction(
+        `document.querySelector('tr[data-function="mlp-classify"] [data-field="shed"]')?.textContent === '${expected}'`,
+        undefined,
+        { timeout: 10_000 },
+      )
+      .catch(async (err) => {
+        throw new Error(`page shows ${await shown.innerText()} shed, ${expected} calls were answered 503: ${err}`);
+      });
     assert.match(await fnField(page, 'mlp-classify', 'attainment'), /^\d+\.\d%$/);
     await page.screenshot({ path: path.join(out, 'after-burst.png'), fullPage: true });
   });
@@ -149,7 +166,10 @@ describe('the dashboard on a runtime with a broken handler file and a model that
       path.join(fnDir, 'orphan.ts'),
       "import { z } from 'zod';\nexport default { model: 'no-such-model', slo: '1s', input: z.object({}), pre: () => ({ data: new Float32Array(1), dims: [1] }), post: () => ({}), example: {} };\n",
     );
-    s = await startRuntime({ functionsDir: path.resolve(fnDir), models: { missing: { file: path.resolve(dir, 'missing.onnx'), maxBatch: 4 } } });
+    s = await startRuntime({
+      functionsDir: path.resolve(fnDir),
+      models: { missing: { file: path.resolve(dir, 'missing.onnx'), maxBatch: 4 } },
+    });
   });
   after(async () => {
     await s.stop();

@@ -63,7 +63,10 @@ describe('deploy, change, roll back, restart', () => {
 
     const versions = (await (await admin('GET', '/functions/greet/versions')).json()) as any;
     assert.equal(versions.current, d1.version);
-    assert.deepEqual(versions.versions.map((v: any) => v.version), [d1.version, v2.version]);
+    assert.deepEqual(
+      versions.versions.map((v: any) => v.version),
+      [d1.version, v2.version],
+    );
   });
 
   test('the CLI deploys and rolls back the same way', async () => {
@@ -107,11 +110,14 @@ describe('deploys at the same time', () => {
   test('of one name: taken in turn, and what serves is what the manifest records, before and after a restart', async () => {
     const results = await Promise.all([11, 12, 13, 14].map((v) => admin('PUT', '/functions/racer', handler(v))));
     const deployed = await Promise.all(results.map(async (r) => ({ status: r.status, ...((await r.json()) as any) })));
-    assert.deepEqual(deployed.map((d) => d.status), [201, 201, 201, 201]);
+    assert.deepEqual(
+      deployed.map((d) => d.status),
+      [201, 201, 201, 201],
+    );
     // In turn: each deploy saw the one before it as its previous version, so the four form one chain.
     const chain = deployed.filter((d) => d.previous === null);
     assert.equal(chain.length, 1, 'exactly one deploy found nothing before it');
-    for (let d = chain[0]; ; ) {
+    for (let d = chain[0]; ;) {
       const next = deployed.find((n) => n.previous === d.version);
       if (!next) break;
       chain.push((d = next));
@@ -129,7 +135,10 @@ describe('deploys at the same time', () => {
   test('of different names: every one recorded, none lost from the manifest', async () => {
     const names = ['para-a', 'para-b', 'para-c', 'para-d', 'para-e'];
     const results = await Promise.all(names.map((n, i) => admin('PUT', `/functions/${n}`, handler(20 + i))));
-    assert.deepEqual(results.map((r) => r.status), names.map(() => 201));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      names.map(() => 201),
+    );
     await s.stop();
     s = await startRuntime(overrides);
     for (const [i, n] of names.entries()) assert.equal((await call(s.url, n, { x: 1 })).body.version, 20 + i, `${n} after a restart`);
@@ -142,7 +151,12 @@ describe('bundled deploys', () => {
   const src = path.join(dir, 'src');
   mkdirSync(path.join(src, '_shared'), { recursive: true });
   writeFileSync(path.join(src, '_shared', 'fill.ts'), 'export const fill = (x: number): Float32Array => new Float32Array(128).fill(x);\n');
-  const withHelper = handler(5).replace("import { defineFunction } from 'edgebatch';", "import { defineFunction } from 'edgebatch';\nimport { fill } from './_shared/fill.ts';").replace('new Float32Array(128).fill(x)', 'fill(x)');
+  const withHelper = handler(5)
+    .replace(
+      "import { defineFunction } from 'edgebatch';",
+      "import { defineFunction } from 'edgebatch';\nimport { fill } from './_shared/fill.ts';",
+    )
+    .replace('new Float32Array(128).fill(x)', 'fill(x)');
   writeFileSync(path.join(src, 'helped.ts'), withHelper);
 
   test('edgebatch deploy bundles relative imports into one module, which the runtime stores and serves', async () => {
@@ -177,11 +191,19 @@ describe('bundled deploys', () => {
 describe('refused uploads keep the old version serving', () => {
   const cases: [string, string, RegExp][] = [
     // The compiler's message: the file the user knows (not a path under .edgebatch/), line:column, the line.
-    ['syntax error', 'export default { model: "tiny", slo: "1s",, }', /Expected identifier but found ","\s+greet\.ts:1:42:\s+1 │ export default \{ model: "tiny", slo: "1s",, \}/],
+    [
+      'syntax error',
+      'export default { model: "tiny", slo: "1s",, }',
+      /Expected identifier but found ","\s+greet\.ts:1:42:\s+1 │ export default \{ model: "tiny", slo: "1s",, \}/,
+    ],
     ['unknown model', handler(9).replace("model: 'tiny'", "model: 'gpt-17'"), /model "gpt-17" is not in hono.config.ts/],
     ['bad SLO', handler(9).replace("slo: '200ms'", "slo: 'whenever'"), /slo.*"whenever"/],
     ['SLO no device could meet', handler(9).replace("slo: '200ms'", 'slo: 0.001'), /cannot be met|below|zero load/i],
-    ['example that does not fit the model', handler(9).replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'), /example does not make a valid item.*shape/],
+    [
+      'example that does not fit the model',
+      handler(9).replace('new Float32Array(128)', 'new Float32Array(7)').replace('dims: [128]', 'dims: [7]'),
+      /example does not make a valid item.*shape/,
+    ],
   ];
   for (const [what, source, reason] of cases) {
     test(`${what}: 422 with the reason`, async () => {
@@ -210,7 +232,7 @@ describe('refused uploads keep the old version serving', () => {
     assert.deepEqual((await (await admin('GET', '/functions/greet/versions')).json()) as any, versions, 'nothing recorded');
   });
 
-    test('an upload over limits.uploadBytes is 413', async () => {
+  test('an upload over limits.uploadBytes is 413', async () => {
     const r = await admin('PUT', '/functions/greet', `// ${'x'.repeat(300 * 1024)}\n${handler(9)}`);
     assert.equal(r.status, 413);
   });
@@ -227,7 +249,11 @@ describe('a data folder outside the project', () => {
   test('a TypeScript upload serves, and serves again after a restart', async () => {
     let rt = await startRuntime(elsewhere);
     try {
-      const put = await fetch(`${rt.url}/admin/functions/typed`, { method: 'PUT', body: typed, headers: { authorization: `Bearer ${token}` } });
+      const put = await fetch(`${rt.url}/admin/functions/typed`, {
+        method: 'PUT',
+        body: typed,
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(put.status, 201, await put.clone().text());
       const { version } = (await put.json()) as any;
       assert.deepEqual(readdirSync(path.join(outside, 'functions', 'typed')), [`${version}.mjs`]);

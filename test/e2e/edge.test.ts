@@ -17,11 +17,18 @@ const meanBatch = (sent: Sent[]) => {
   const ok = sent.filter((s) => s.status === 200);
   return ok.reduce((a, s) => a + Number(s.headers.get('x-batch-size')), 0) / ok.length;
 };
-const status = async (edge: RunningEdge) => (await (await fetch(`${edge.url}/edge/status`)).json()) as { origins: { url: string; down: boolean }[] };
+const status = async (edge: RunningEdge) =>
+  (await (await fetch(`${edge.url}/edge/status`)).json()) as { origins: { url: string; down: boolean }[] };
 /** Calls a function's recent call count on one runtime (its live figures). */
 /** Calls of `fn` a runtime answered 503 (shed), from its /metrics. */
-const shedAt = async (base: string, fn: string) => Number(new RegExp(`edgebatch_requests_total\\{function="${fn}",model="[^"]+",outcome="shed"\\} (\\d+)`).exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 0);
-const callsSeen = async (base: string, fn: string) => ((await (await fetch(`${base}/functions/${fn}`)).json()) as { live: { calls: number } }).live.calls;
+const shedAt = async (base: string, fn: string) =>
+  Number(
+    new RegExp(`edgebatch_requests_total\\{function="${fn}",model="[^"]+",outcome="shed"\\} (\\d+)`).exec(
+      await (await fetch(`${base}/metrics`)).text(),
+    )?.[1] ?? 0,
+  );
+const callsSeen = async (base: string, fn: string) =>
+  ((await (await fetch(`${base}/functions/${fn}`)).json()) as { live: { calls: number } }).live.calls;
 
 /**
  * A call answered 200: on this shared machine a runtime may shed a tight-SLO call (503, a legal answer that
@@ -44,7 +51,8 @@ before(async () => {
   runtimes = await Promise.all([0, 1, 2].map(() => startCli(['start'])));
   origins = runtimes.map((r) => r.url);
   const list = (await (await fetch(`${origins[0]}/functions`)).json()) as { functions: { name: string }[] };
-  for (const { name } of list.functions) examples[name] = ((await (await fetch(`${origins[0]}/functions/${name}`)).json()) as { example: unknown }).example;
+  for (const { name } of list.functions)
+    examples[name] = ((await (await fetch(`${origins[0]}/functions/${name}`)).json()) as { example: unknown }).example;
 });
 
 after(async () => {
@@ -74,7 +82,8 @@ describe('the edge in front of three runtimes', () => {
       const direct = await served(via.headers.get('x-edge-origin')!, name, example);
       assert.equal(via.status, direct.status, name);
       assert.deepEqual(via.body, direct.body, name);
-      for (const h of ['x-function-version', 'x-batch-size', 'x-batch-id', 'x-request-id', 'x-edgebatch-load']) assert.ok(via.headers.get(h), `${name}: ${h}`);
+      for (const h of ['x-function-version', 'x-batch-size', 'x-batch-id', 'x-request-id', 'x-edgebatch-load'])
+        assert.ok(via.headers.get(h), `${name}: ${h}`);
       assert.equal(via.headers.get('x-function-version'), direct.headers.get('x-function-version'));
       assert.match(via.headers.get('server-timing')!, /inference;dur=.*edge;dur=[\d.]+/, name);
       assert.ok(origins.includes(via.headers.get('x-edge-origin')!), name);
@@ -125,11 +134,16 @@ describe('the edge in front of three runtimes', () => {
       // What moves a call off its home: a shed there (the function backs off for Retry-After), or the home
       // marked down after connection failures or timeouts (a loaded machine can make it miss a deadline).
       const leaves = async () => {
-        const st = (await (await fetch(`${edge.url}/edge/status`)).json()) as { origins: { url: string; downs: number; backOffs: number }[] };
+        const st = (await (await fetch(`${edge.url}/edge/status`)).json()) as {
+          origins: { url: string; downs: number; backOffs: number }[];
+        };
         const of = (url: string) => st.origins.find((o) => o.url === url)!;
         return {
           mlp: (await shedAt(preferredOf.mlp, 'mlp-scores')) + of(preferredOf.mlp).downs + of(preferredOf.mlp).backOffs,
-          'ocr-cls': (await shedAt(preferredOf['ocr-cls'], 'needs-rotation')) + of(preferredOf['ocr-cls']).downs + of(preferredOf['ocr-cls']).backOffs,
+          'ocr-cls':
+            (await shedAt(preferredOf['ocr-cls'], 'needs-rotation')) +
+            of(preferredOf['ocr-cls']).downs +
+            of(preferredOf['ocr-cls']).backOffs,
         };
       };
       const leavesBefore = await leaves();
@@ -139,7 +153,10 @@ describe('the edge in front of three runtimes', () => {
       console.log(`# edge status after the load: ${JSON.stringify((await status(edge)).origins)}`);
       const [rrScores] = await load(rr.url);
       const preferred = preferredOf;
-      for (const [model, sent] of [['mlp', scores], ['ocr-cls', rotation]] as const) {
+      for (const [model, sent] of [
+        ['mlp', scores],
+        ['ocr-cls', rotation],
+      ] as const) {
         const tally = new Map<string, number>();
         for (const s of sent) {
           const key = `${s.status} attempts=${s.headers.get('x-edge-attempts')} ${s.headers.get('x-edge-origin') === preferred[model] ? 'preferred' : 'other'}`;
@@ -155,7 +172,9 @@ describe('the edge in front of three runtimes', () => {
         const figures = `${model}: ${home.length} of ${sent.length} served by its preferred runtime, which shed or was marked down ${shedDuring[model]} times`;
         if (shedDuring[model] === 0) assert.equal(home.length, sent.length, figures);
         else {
-          const elsewhere = origins.filter((o) => o !== preferred[model]).map((o) => sent.filter((s) => s.headers.get('x-edge-origin') === o).length);
+          const elsewhere = origins
+            .filter((o) => o !== preferred[model])
+            .map((o) => sent.filter((s) => s.headers.get('x-edge-origin') === o).length);
           assert.ok(home.length > Math.max(...elsewhere), `${figures}; elsewhere ${elsewhere.join(', ')}`);
         }
       }
@@ -228,7 +247,10 @@ describe('deadlines across the hop', () => {
   });
 
   test('a call whose budget runs out at a silent origin gets 503 and is not retried past its deadline', async () => {
-    const holeFirst = rendezvousOrder('mlp', (await status(edge)).origins.map((o) => o.url))[0];
+    const holeFirst = rendezvousOrder(
+      'mlp',
+      (await status(edge)).origins.map((o) => o.url),
+    )[0];
     assert.ok(holeFirst.endsWith(`:${(hole.address() as { port: number }).port}`), 'the silent origin is the home of mlp');
     const r = await call(edge.url, 'mlp-scores', features(), { headers: { 'x-slo-ms': '300' } });
     assert.equal(r.status, 503);

@@ -22,7 +22,8 @@ describe('front door, pure parts', () => {
   test('requestSlo accepts a positive number of ms and names what it got otherwise', () => {
     assert.equal(requestSlo(undefined), undefined);
     assert.equal(requestSlo('25'), 25);
-    for (const bad of ['0', '-3', 'soon', '']) assert.match(String((requestSlo(bad) as Error).message), /x-slo-ms must be a positive number/);
+    for (const bad of ['0', '-3', 'soon', ''])
+      assert.match(String((requestSlo(bad) as Error).message), /x-slo-ms must be a positive number/);
   });
 });
 
@@ -37,7 +38,13 @@ describe('front door, on a real runtime', () => {
   const cases: { what: string; path: string; headers: Record<string, string>; status: number; code?: string }[] = [
     { what: 'an unknown function', path: '/functions/no-such-fn', headers: {}, status: 404, code: 'not_found' },
     { what: 'a bad x-slo-ms', path: '/functions/mlp-classify', headers: { 'x-slo-ms': 'soon' }, status: 400, code: 'bad_request' },
-    { what: 'an SLO no call can meet', path: '/functions/mlp-classify', headers: { 'x-slo-ms': '0.0001' }, status: 503, code: 'overloaded' },
+    {
+      what: 'an SLO no call can meet',
+      path: '/functions/mlp-classify',
+      headers: { 'x-slo-ms': '0.0001' },
+      status: 503,
+      code: 'overloaded',
+    },
     { what: 'a call it admits', path: '/functions/mlp-scores', headers: {}, status: 200 },
   ];
   for (const c of cases) {
@@ -68,7 +75,8 @@ describe('front door, on a real runtime', () => {
 
   test('a refusal leaves the connection usable: the next request on it is served', async () => {
     const u = new URL(s.url);
-    const req = (headers: string) => `POST /functions/mlp-scores HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const req = (headers: string) =>
+      `POST /functions/mlp-scores HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const socket = net.connect(Number(u.port), u.hostname);
     let text = '';
     socket.on('data', (d) => (text += d.toString('latin1')));
@@ -88,7 +96,9 @@ describe('front door, on a real runtime', () => {
     let text = '';
     socket.on('data', (d) => (text += d.toString('latin1')));
     const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.write(`POST /functions/mlp-classify HTTP/1.1\r\nhost: ${u.host}\r\nx-slo-ms: 0.0001\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"fea\r\n`);
+    socket.write(
+      `POST /functions/mlp-classify HTTP/1.1\r\nhost: ${u.host}\r\nx-slo-ms: 0.0001\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"fea\r\n`,
+    );
     await closed;
     assert.match(text, /^HTTP\/1\.1 503/);
     assert.match(text, /connection: close/i);

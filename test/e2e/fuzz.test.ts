@@ -94,52 +94,76 @@ async function knownAnswers(): Promise<unknown[]> {
   ];
 }
 
-test(`${count} fuzzed bodies (seed ${seed}): all answered, no 5xx, every error JSON with a code, the runtime serving the same answers after`, { timeout: 600_000 }, async () => {
-  const corpus = fuzzCorpus(seed, count);
-  assert.equal(new Set(corpus.map((r) => r.category)).size, fuzzCategories.length, 'every category is in the corpus');
-  const before = await knownAnswers();
-  assert.equal((before[0] as Answer).status, 200);
-  assert.equal(fixtures[0].angle, (before[2] as any).angle, 'a known answer to begin with');
+test(
+  `${count} fuzzed bodies (seed ${seed}): all answered, no 5xx, every error JSON with a code, the runtime serving the same answers after`,
+  { timeout: 600_000 },
+  async () => {
+    const corpus = fuzzCorpus(seed, count);
+    assert.equal(new Set(corpus.map((r) => r.category)).size, fuzzCategories.length, 'every category is in the corpus');
+    const before = await knownAnswers();
+    assert.equal((before[0] as Answer).status, 200);
+    assert.equal(fixtures[0].angle, (before[2] as any).angle, 'a known answer to begin with');
 
-  const agents = Array.from({ length: concurrency }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
-  const tally = new Map<string, number>();
-  const byCategory = new Map<string, Map<string, number>>();
-  const problems: string[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    agents.map(async (agent) => {
-      while (next < corpus.length) {
-        const r = corpus[next++];
-        let a: Answer;
-        try {
-          a = await send(agent, r);
-        } catch (err) {
-          problems.push(`${r.category} ${r.path}: no answer (${(err as Error).message})`);
-          continue;
+    const agents = Array.from({ length: concurrency }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const tally = new Map<string, number>();
+    const byCategory = new Map<string, Map<string, number>>();
+    const problems: string[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      agents.map(async (agent) => {
+        while (next < corpus.length) {
+          const r = corpus[next++];
+          let a: Answer;
+          try {
+            a = await send(agent, r);
+          } catch (err) {
+            problems.push(`${r.category} ${r.path}: no answer (${(err as Error).message})`);
+            continue;
+          }
+          const code = codeOf(r, a);
+          const key = `${a.status} ${code ?? ''}`.trim();
+          tally.set(key, (tally.get(key) ?? 0) + 1);
+          const cat = byCategory.get(r.category) ?? new Map<string, number>();
+          cat.set(key, (cat.get(key) ?? 0) + 1);
+          byCategory.set(r.category, cat);
+          if (r.expectContinue && a.continued) problems.push(`${r.category} ${r.path}: 100 Continue for a body over the limit`);
+          if (a.status >= 500) problems.push(`${r.category} ${r.path}: ${a.status} ${a.body.slice(0, 200)}`);
+          else if (a.status >= 400 && code === undefined)
+            problems.push(`${r.category} ${r.path}: ${a.status} without a JSON error code: ${a.body.slice(0, 200)}`);
         }
-        const code = codeOf(r, a);
-        const key = `${a.status} ${code ?? ''}`.trim();
-        tally.set(key, (tally.get(key) ?? 0) + 1);
-        const cat = byCategory.get(r.category) ?? new Map<string, number>();
-        cat.set(key, (cat.get(key) ?? 0) + 1);
-        byCategory.set(r.category, cat);
-        if (r.expectContinue && a.continued) problems.push(`${r.category} ${r.path}: 100 Continue for a body over the limit`);
-        if (a.status >= 500) problems.push(`${r.category} ${r.path}: ${a.status} ${a.body.slice(0, 200)}`);
-        else if (a.status >= 400 && code === undefined) problems.push(`${r.category} ${r.path}: ${a.status} without a JSON error code: ${a.body.slice(0, 200)}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  for (const agent of agents) agent.destroy();
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    for (const agent of agents) agent.destroy();
 
-  console.log(`fuzz: ${corpus.length} bodies, seed ${seed}, ${concurrency} connections, ${seconds.toFixed(1)} s`);
-  console.log(`  by status and code: ${[...tally].sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);
-  for (const [cat, t] of byCategory) console.log(`  ${cat}: ${[...t].sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+    console.log(`fuzz: ${corpus.length} bodies, seed ${seed}, ${concurrency} connections, ${seconds.toFixed(1)} s`);
+    console.log(
+      `  by status and code: ${[...tally]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ')}`,
+    );
+    for (const [cat, t] of byCategory)
+      console.log(
+        `  ${cat}: ${[...t]
+          .sort()
+          .map(([k, n]) => `${k}: ${n}`)
+          .join(', ')}`,
+      );
 
-  assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problems`);
-  assert.equal([...tally.values()].reduce((a, b) => a + b, 0), corpus.length, 'every request answered');
-  assert.deepEqual(errorLines.map((l) => l.msg), [], 'no error logged');
-  assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
-  assert.deepEqual(await knownAnswers(), before, 'the same answers after the corpus');
-});
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} problems`);
+    assert.equal(
+      [...tally.values()].reduce((a, b) => a + b, 0),
+      corpus.length,
+      'every request answered',
+    );
+    assert.deepEqual(
+      errorLines.map((l) => l.msg),
+      [],
+      'no error logged',
+    );
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    assert.deepEqual(await knownAnswers(), before, 'the same answers after the corpus');
+  },
+);

@@ -41,7 +41,12 @@ describe('pre and post time limits', () => {
   let s: Serving;
   before(async () => {
     // Admission off: a loaded test machine must not shed the calls whose answers are checked.
-    s = await startRuntime({ functionsDir: path.join(dir, 'functions'), dataDir: path.join(dir, 'data'), models: { tiny: { file: tiny, maxBatch: 16 } }, scheduler: { admission: false } });
+    s = await startRuntime({
+      functionsDir: path.join(dir, 'functions'),
+      dataDir: path.join(dir, 'data'),
+      models: { tiny: { file: tiny, maxBatch: 16 } },
+      scheduler: { admission: false },
+    });
   });
   after(() => s.stop());
 
@@ -74,8 +79,16 @@ describe('pre and post time limits', () => {
     assert.ok(res.ok);
     assert.equal(res.fn.hookTimeoutMs, 1000);
     // 300 ms gives 10 x 300 = 3 s (the factor) and 50 ms gives the 1 s floor: 100 ms alone cannot tell them.
-    for (const [slo, want] of [['300ms', 3000], ['50ms', 1000]] as const) {
-      writeFileSync(file, hanging('300ms').replace("  hookTimeout: '300ms',\n", '').replace(/slo: '[^']*'/, `slo: '${slo}'`));
+    for (const [slo, want] of [
+      ['300ms', 3000],
+      ['50ms', 1000],
+    ] as const) {
+      writeFileSync(
+        file,
+        hanging('300ms')
+          .replace("  hookTimeout: '300ms',\n", '')
+          .replace(/slo: '[^']*'/, `slo: '${slo}'`),
+      );
       const r = await s.runtime.check(file);
       assert.ok(r.ok && r.fn.hookTimeoutMs === want, `slo ${slo}: ${r.ok ? r.fn.hookTimeoutMs : r.problem.message}`);
     }

@@ -43,15 +43,25 @@ after(async () => {
 
 describe('a deploy that would take the runtime down is refused, and the rest keeps serving', () => {
   const cases: [string, Parameters<typeof handler>[0], RegExp][] = [
-    ['process.exit(1) at top level', { top: 'process.exit(1);' }, /ended its thread \(exit code 1, `process.exit`\?\) while being imported/],
+    [
+      'process.exit(1) at top level',
+      { top: 'process.exit(1);' },
+      /ended its thread \(exit code 1, `process.exit`\?\) while being imported/,
+    ],
     ['an endless loop at import', { top: 'while (true) {}' }, /did not finish being imported within 4000 ms/],
-    ['a heap that grows without end at import', { top: 'const hoard: number[][] = []; while (true) hoard.push(new Array(1e5).fill(1));' }, /failed while being imported: .*memory/i],
+    [
+      'a heap that grows without end at import',
+      { top: 'const hoard: number[][] = []; while (true) hoard.push(new Array(1e5).fill(1));' },
+      /failed while being imported: .*memory/i,
+    ],
     ['a pre that never settles', { pre: '() => new Promise(() => {})' }, /did not finish running its example through `pre` within 4000 ms/],
     ['a pre that loops', { pre: '() => { while (true) {} }' }, /did not finish running its example through `pre` within 4000 ms/],
   ];
   for (const [what, parts, reason] of cases) {
     test(`${what}: 422 with the reason; other calls answered meanwhile`, async () => {
-      const before = (await (await fetch(`${s.url}/admin/functions/steady/versions`, { headers: { authorization: `Bearer ${token}` } })).json()) as any;
+      const before = (await (
+        await fetch(`${s.url}/admin/functions/steady/versions`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as any;
       let settled = false;
       const pending = deploy('steady', handler(parts)).finally(() => (settled = true));
       // While the check runs, the runtime's own thread is free: health and calls answer.
@@ -66,7 +76,9 @@ describe('a deploy that would take the runtime down is refused, and the rest kee
       const body = (await r.json()) as any;
       assert.match(body.error.message, reason);
       assert.deepEqual((await call(s.url, 'steady', { x: 2 })).body, { ok: true, logits: 10 }, 'the old version still answers');
-      const after = (await (await fetch(`${s.url}/admin/functions/steady/versions`, { headers: { authorization: `Bearer ${token}` } })).json()) as any;
+      const after = (await (
+        await fetch(`${s.url}/admin/functions/steady/versions`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as any;
       assert.deepEqual(after, before, 'nothing of the refused upload is kept');
     });
   }

@@ -27,7 +27,11 @@ let s: Serving;
 /** The Server-Timing total (ms) of the one call answered 200. */
 let okTotalMs = NaN;
 before(async () => {
-  s = await startRuntime({ functionsDir: path.join(dir, 'functions'), dataDir: path.join(dir, 'data'), models: { tiny: { file: path.resolve('models/mlp-small.onnx') } } });
+  s = await startRuntime({
+    functionsDir: path.join(dir, 'functions'),
+    dataDir: path.join(dir, 'data'),
+    models: { tiny: { file: path.resolve('models/mlp-small.onnx') } },
+  });
 });
 after(async () => {
   await s.stop();
@@ -52,15 +56,28 @@ test('every call is counted: ok, schema failures, bodies that are not JSON, unkn
   assert.deepEqual(statuses, [200, 400, 400, 404]);
   const text = await (await fetch(`${s.url}/metrics`)).text();
   assert.equal(sample(text, 'edgebatch_requests_total{function="tiny",model="tiny",outcome="ok"}'), 1);
-  assert.equal(sample(text, 'edgebatch_requests_total{function="tiny",model="tiny",outcome="bad_input"}'), 2, 'the schema failure and the bad JSON');
+  assert.equal(
+    sample(text, 'edgebatch_requests_total{function="tiny",model="tiny",outcome="bad_input"}'),
+    2,
+    'the schema failure and the bad JSON',
+  );
   assert.equal(sample(text, 'edgebatch_requests_unknown_function_total'), 1);
 });
 
 test('durations are in seconds, named _seconds, with Triton-like names for request, queue and compute', async () => {
   const text = await (await fetch(`${s.url}/metrics`)).text();
   const names = [...new Set([...text.matchAll(/^# TYPE (edgebatch_\w+) /gm)].map((m) => m[1]))];
-  assert.deepEqual(names.filter((n) => /_ms$|_us$/.test(n)), [], 'no metric in ms or us');
-  for (const n of ['edgebatch_request_duration_seconds', 'edgebatch_queue_duration_seconds', 'edgebatch_compute_infer_duration_seconds', 'edgebatch_event_loop_lag_seconds']) {
+  assert.deepEqual(
+    names.filter((n) => /_ms$|_us$/.test(n)),
+    [],
+    'no metric in ms or us',
+  );
+  for (const n of [
+    'edgebatch_request_duration_seconds',
+    'edgebatch_queue_duration_seconds',
+    'edgebatch_compute_infer_duration_seconds',
+    'edgebatch_event_loop_lag_seconds',
+  ]) {
     assert.ok(names.includes(n), `${n} is exported`);
   }
   // The one call answered 200: its duration in seconds is its Server-Timing total (ms) / 1000, give or

@@ -38,10 +38,7 @@ let sessions: Promise<{ cls: ort.InferenceSession; rec: ort.InferenceSession }> 
 function ocrSessions() {
   sessions ??= (async () => {
     const paths = await ocrModelPaths();
-    const [cls, rec] = await Promise.all([
-      ort.InferenceSession.create(paths.classifier),
-      ort.InferenceSession.create(paths.recognizer),
-    ]);
+    const [cls, rec] = await Promise.all([ort.InferenceSession.create(paths.classifier), ort.InferenceSession.create(paths.recognizer)]);
     return { cls, rec };
   })();
   return sessions;
@@ -81,8 +78,14 @@ test('fixtures manifest lists upright and rotated copies', () => {
   // (every assert.ok gets a message: without one, node:assert re-parses the
   // source to build it, which under tsx can take minutes)
   assert.ok(fixtures.length >= 6, 'at least 6 fixtures');
-  assert.ok(fixtures.some((f) => f.angle === 0), 'some upright fixtures');
-  assert.ok(fixtures.some((f) => f.angle === 180), 'some rotated fixtures');
+  assert.ok(
+    fixtures.some((f) => f.angle === 0),
+    'some upright fixtures',
+  );
+  assert.ok(
+    fixtures.some((f) => f.angle === 180),
+    'some rotated fixtures',
+  );
 });
 
 test('direction classifier: upright fixtures are 0 degrees, rotated ones 180', async (t) => {
@@ -159,13 +162,17 @@ test('decodeImage rejects bad input with a clear error', async () => {
   await assert.rejects(decodeImage('this is *not* base64!'), /not valid base64/);
   await assert.rejects(decodeImage(''), /empty/);
   await assert.rejects(decodeImage(Buffer.from('hello, world: plain text').toString('base64')), /not a PNG or JPEG/);
-  const gif = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).gif().toBuffer();
+  const gif = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+    .gif()
+    .toBuffer();
   await assert.rejects(decodeImage(gif.toString('base64')), /not a PNG or JPEG/);
   await assert.rejects(decodeImage(`data:image/gif;base64,${gif.toString('base64')}`), /not a PNG or JPEG/);
   await assert.rejects(decodeImage('data:image/png,plain'), /base64/);
   const png = (await readFile(new URL(fixtures[0].file, fixturesDir))).subarray(0, 100);
   await assert.rejects(decodeImage(png.toString('base64')), /could not be decoded/);
-  const huge = await sharp({ create: { width: 4097, height: 4096, channels: 3, background: '#fff' } }).png().toBuffer();
+  const huge = await sharp({ create: { width: 4097, height: 4096, channels: 3, background: '#fff' } })
+    .png()
+    .toBuffer();
   await assert.rejects(decodeImage(huge.toString('base64')), /image too large: 4097x4096/);
 });
 
@@ -188,7 +195,10 @@ test('directionInput: [3,48,192], aspect-preserving width, normalised BGR planes
   assert.equal(a.data[2 * plane + 47 * 192 + 96], 0);
   const b = directionInput(solid(1000, 48, [128, 128, 128])); // wider than 192: squeezed, no padding
   assert.deepEqual(b.dims, [3, 48, 192]);
-  assert.ok(b.data.every((v) => Math.abs(v - (128 / 255 - 0.5) / 0.5) < 1e-6), 'uniform grey normalised');
+  assert.ok(
+    b.data.every((v) => Math.abs(v - (128 / 255 - 0.5) / 0.5) < 1e-6),
+    'uniform grey normalised',
+  );
   assert.throws(() => directionInput({ data: Buffer.alloc(3), width: 2, height: 2 }), /shorter/);
 });
 
@@ -221,14 +231,36 @@ test('ctcDecode: argmax, collapse repeats, drop blanks, mean confidence', () => 
     });
     return ctcDecode(probs, steps.length, C, dict);
   };
-  const r = seq([[1, 0.9], [1, 0.5], [0, 0.99], [1, 0.7], [2, 0.8], [2, 0.6], [3, 0.9], [2, 0.5], [0, 0.9]]);
+  const r = seq([
+    [1, 0.9],
+    [1, 0.5],
+    [0, 0.99],
+    [1, 0.7],
+    [2, 0.8],
+    [2, 0.6],
+    [3, 0.9],
+    [2, 0.5],
+    [0, 0.9],
+  ]);
   assert.equal(r.text, 'aab b');
   // kept steps: first of each run -> 0.9, 0.7, 0.8, 0.9, 0.5
   assert.ok(Math.abs(r.confidence - (0.9 + 0.7 + 0.8 + 0.9 + 0.5) / 5) < 1e-6, `confidence ${r.confidence}`);
-  assert.deepEqual(seq([[0, 0.9], [0, 0.8]]), { text: '', confidence: 0 });
+  assert.deepEqual(
+    seq([
+      [0, 0.9],
+      [0, 0.8],
+    ]),
+    { text: '', confidence: 0 },
+  );
   assert.deepEqual(ctcDecode(new Float32Array(0), 0, C, dict), { text: '', confidence: 0 });
   // trailing blank steps (right padding) do not change the result
-  const padded = seq([[1, 0.9], [2, 0.8], [0, 0.99], [0, 0.99], [0, 0.99]]);
+  const padded = seq([
+    [1, 0.9],
+    [2, 0.8],
+    [0, 0.99],
+    [0, 0.99],
+    [0, 0.99],
+  ]);
   assert.equal(padded.text, 'ab');
   assert.throws(() => ctcDecode(new Float32Array(3), 1, C, dict), /expected 1x4/);
   assert.throws(() => ctcDecode(new Float32Array(5), 1, 5, dict), /dictionary/);

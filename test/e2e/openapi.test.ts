@@ -62,9 +62,19 @@ test("every function's example is the handler's own and passes its request schem
 
 test('a function that takes raw bytes documents each raw type as binary and a form with a file, a JSON-only one only JSON', () => {
   const content = (name: string) => operations().find((o) => o.route === `/functions/${name}`)!.op.requestBody.content;
-  assert.deepEqual(Object.keys(content('text-direction')), ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream', 'multipart/form-data']);
+  assert.deepEqual(Object.keys(content('text-direction')), [
+    'application/json',
+    'image/png',
+    'image/jpeg',
+    'application/octet-stream',
+    'multipart/form-data',
+  ]);
   assert.deepEqual(content('text-direction')['image/png'].schema, { type: 'string', format: 'binary' });
-  assert.deepEqual(content('text-direction')['multipart/form-data'].schema, { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] });
+  assert.deepEqual(content('text-direction')['multipart/form-data'].schema, {
+    type: 'object',
+    properties: { file: { type: 'string', format: 'binary' } },
+    required: ['file'],
+  });
   assert.deepEqual(Object.keys(content('mlp-classify')), ['application/json']);
 });
 
@@ -92,7 +102,13 @@ test('a schema without a JSON Schema export is documented as any JSON, with the 
 
 test('a client generated offline from the document reaches a function and gets its answer', async () => {
   // swagger-typescript-api reads the saved document (no network) and writes a fetch client.
-  await generateApi({ input: path.resolve(out, 'openapi.json'), output: path.resolve(out, 'client'), fileName: 'api.ts', httpClientType: 'fetch', silent: true });
+  await generateApi({
+    input: path.resolve(out, 'openapi.json'),
+    output: path.resolve(out, 'client'),
+    fileName: 'api.ts',
+    httpClientType: 'fetch',
+    silent: true,
+  });
   const { Api } = await import(pathToFileURL(path.resolve(out, 'client', 'api.ts')).href);
   const api = new Api({ baseUrl: s.url });
   const example = s.runtime.functions.get('mlp-scores')!.definition.example;
@@ -112,7 +128,10 @@ test('/docs shows every function and sends its example from the page', async () 
     await page.locator('section#mlpClassify').waitFor();
     // The method badge and the path: "POST" + "/functions/<name>".
     const headings = await page.locator('section h2').allInnerTexts();
-    assert.deepEqual(headings, s.runtime.functions.list().map((f) => `POST/functions/${f.name}`));
+    assert.deepEqual(
+      headings,
+      s.runtime.functions.list().map((f) => `POST/functions/${f.name}`),
+    );
     const section = page.locator('section#mlpClassify');
     await section.getByRole('button', { name: 'Send the example' }).click();
     await section.locator('pre', { hasText: /^200 OK/ }).waitFor();

@@ -27,7 +27,11 @@ interface Reply {
 
 async function post(i: number): Promise<Reply> {
   try {
-    const res = await fetch(`${s.url}/functions/mlp-classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: features(i) });
+    const res = await fetch(`${s.url}/functions/mlp-classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: features(i),
+    });
     await res.arrayBuffer();
     return { status: res.status, retryAfter: res.headers.get('retry-after'), serverMs: totalMs(res.headers.get('server-timing')) };
   } catch {
@@ -57,7 +61,10 @@ test('a burst far above capacity gets quick 503s with Retry-After, every call is
   // refused after their `pre` (the second admission check) read theirs and were shed.
   const reads = s.runtime.stages.counts().read - readsBefore;
   assert.ok(reads >= ok.length && reads < replies.length, `${reads} bodies read for ${figures}`);
-  assert.ok(shed.every((r) => Number.isFinite(r.serverMs)), 'a 503 carries Server-Timing total');
+  assert.ok(
+    shed.every((r) => Number.isFinite(r.serverMs)),
+    'a 503 carries Server-Timing total',
+  );
 
   // After the burst: a trickle on the same function is served again.
   await s.runtime.pipeline('mlp')!.onIdle();
@@ -75,7 +82,10 @@ test('a burst far above capacity gets quick 503s with Retry-After, every call is
   const d = (await (await fetch(`${s.url}/functions/mlp-classify`)).json()) as any;
   assert.ok(d.live.p99LatencyMs >= d.live.meanLatencyMs, `p99 ${d.live.p99LatencyMs} >= mean ${d.live.meanLatencyMs}`);
   assert.ok(d.live.served < d.live.calls && d.live.shedShare > 0, 'the shed calls are counted, apart');
-  assert.ok(Number.isFinite(d.prediction.joulesPerInference) && d.prediction.joulesPerInference > 0 && d.prediction.joulesPerInference < 1, `J/inf ${d.prediction.joulesPerInference}`);
+  assert.ok(
+    Number.isFinite(d.prediction.joulesPerInference) && d.prediction.joulesPerInference > 0 && d.prediction.joulesPerInference < 1,
+    `J/inf ${d.prediction.joulesPerInference}`,
+  );
   assert.equal(d.fit.quality === 'good' || d.fit.quality === 'fallback', true);
   assert.ok(d.fit.alphaMs > 0, 'the fit keeps a slope after a burst of equal-size batches');
 });
@@ -83,7 +93,11 @@ test('a burst far above capacity gets quick 503s with Retry-After, every call is
 test('joules per inference are finite and plausible after a single call on a quiet model', async () => {
   const res = await fetch(`${s.url}/functions/text-direction`);
   const before = (await res.json()) as any;
-  const call = await fetch(`${s.url}/functions/text-direction`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(before.example) });
+  const call = await fetch(`${s.url}/functions/text-direction`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(before.example),
+  });
   assert.equal(call.status, 200);
   await call.arrayBuffer();
   await sleep(2000); // the live rate decays toward 0

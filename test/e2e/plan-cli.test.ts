@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan, type Plan } from '../../runtime/cli/plan.ts';
-import { expectedBatchSize, holdForObjective, joulesPerInference, maxRateWithin, meanLatencyBound } from '../../runtime/scheduler/formula.ts';
+import {
+  expectedBatchSize,
+  holdForObjective,
+  joulesPerInference,
+  maxRateWithin,
+  meanLatencyBound,
+} from '../../runtime/scheduler/formula.ts';
 import { runCli } from '../helpers/cli.ts';
 
 /** Runs `plan` in-process and captures what it writes. */
@@ -37,7 +43,7 @@ test('plan: the formula figures at a rate, with the modelled energy', () => {
   assert.deepEqual(p.warnings, []);
 });
 
-test('plan: without a rate the rate figures (and joules at that rate) are null; watts default to the runtime\'s 65 / 10', () => {
+test("plan: without a rate the rate figures (and joules at that rate) are null; watts default to the runtime's 65 / 10", () => {
   const { code, stdout } = run(gpu);
   assert.equal(code, 0);
   const p = JSON.parse(stdout) as Plan;

@@ -55,7 +55,13 @@ describe('raw image bodies', () => {
     const notListed = await post('text-direction', png(f.file), 'image/gif');
     assert.equal(notListed.status, 415);
     assert.equal(notListed.body.error.code, 'unsupported_media_type');
-    assert.deepEqual(notListed.body.error.accepts, ['application/json', 'image/png', 'image/jpeg', 'application/octet-stream', 'multipart/form-data']);
+    assert.deepEqual(notListed.body.error.accepts, [
+      'application/json',
+      'image/png',
+      'image/jpeg',
+      'application/octet-stream',
+      'multipart/form-data',
+    ]);
     // A function without a `raw` option takes JSON only.
     const noRaw = await post('mlp-classify', png(f.file), 'image/png');
     assert.equal(noRaw.status, 415);
@@ -72,7 +78,10 @@ describe('raw image bodies', () => {
 
   test('bytes that are not a PNG are a 400 for that call, and the calls beside it are answered', async () => {
     const good = fixtures.map((f) => post('text-direction', png(f.file), 'image/png'));
-    const bad = [post('text-direction', new TextEncoder().encode('not a png at all'), 'image/png'), post('text-direction', png(fixtures[0].file).subarray(0, 200), 'image/png')];
+    const bad = [
+      post('text-direction', new TextEncoder().encode('not a png at all'), 'image/png'),
+      post('text-direction', png(fixtures[0].file).subarray(0, 200), 'image/png'),
+    ];
     const [notPng, truncated] = await Promise.all(bad);
     assert.equal(notPng.status, 400);
     assert.equal(notPng.body.error.code, 'invalid_input');
@@ -124,7 +133,14 @@ describe('multipart uploads', () => {
 
   test('the first file part is taken, whatever its field name, after any text fields', async () => {
     const [first, second] = [fixtures.find((f) => f.angle === 0)!, fixtures.find((f) => f.angle === 180)!];
-    const r = await upload('read-line', form([['note', 'hello'], ['image', pngBlob(first.file), first.file], ['other', pngBlob(second.file), second.file]]));
+    const r = await upload(
+      'read-line',
+      form([
+        ['note', 'hello'],
+        ['image', pngBlob(first.file), first.file],
+        ['other', pngBlob(second.file), second.file],
+      ]),
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.text, first.text);
     // A file part with no type (an unknown file) is taken as application/octet-stream, which the OCR examples take.
@@ -134,7 +150,13 @@ describe('multipart uploads', () => {
   });
 
   test('a form without a file part, or a body that is not a form, is a 400 that says so', async () => {
-    const fieldsOnly = await upload('text-direction', form([['image', fixtures[0].base64], ['lang', 'en']]));
+    const fieldsOnly = await upload(
+      'text-direction',
+      form([
+        ['image', fixtures[0].base64],
+        ['lang', 'en'],
+      ]),
+    );
     assert.equal(fieldsOnly.status, 400);
     assert.equal(fieldsOnly.body.error.code, 'bad_request');
     assert.match(fieldsOnly.body.error.message, /must carry a file part.*only the text fields "image", "lang"/);
@@ -158,7 +180,10 @@ describe('multipart uploads', () => {
 
   test('bad forms beside good uploads: each answered on its own', async () => {
     const good = fixtures.map((f) => upload('text-direction', form([['file', pngBlob(f.file), f.file]])));
-    const bad = [upload('text-direction', form([['only', 'text']])), upload('text-direction', form([['file', new Blob([new TextEncoder().encode('not a png')], { type: 'image/png' }), 'x.png']]))];
+    const bad = [
+      upload('text-direction', form([['only', 'text']])),
+      upload('text-direction', form([['file', new Blob([new TextEncoder().encode('not a png')], { type: 'image/png' }), 'x.png']])),
+    ];
     const [noFile, notPng] = await Promise.all(bad);
     assert.equal(noFile.status, 400);
     assert.equal(notPng.status, 400);

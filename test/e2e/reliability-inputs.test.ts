@@ -150,11 +150,19 @@ function plainPng(width: number, height: number): Buffer {
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth; colour type, compression, filter and interlace stay 0 (grey, deflate, none)
   const rows = Buffer.alloc((width + 1) * height); // each row: filter byte 0, then its pixels, all black
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A PNG made by sharp: a plain grey image of the size given. */
-const sharpPng = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#888888' } }).png().toBuffer();
+const sharpPng = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: '#888888' } })
+    .png()
+    .toBuffer();
 
 async function postImage(fn: string, png: Buffer, headers: Record<string, string> = {}) {
   const res = await fetch(`${s.url}/functions/${fn}`, { method: 'POST', headers: { 'content-type': 'image/png', ...headers }, body: png });
@@ -169,18 +177,32 @@ function assertNoHostPath(text: string, what: string): void {
 describe('images too large or too thin are refused from their header (15.3)', () => {
   test('1x16,000,000, 16,000,000x1 and a 133:1 sliver get 400 naming the limit, beside calls that are served', async () => {
     const tall = plainPng(1, 16_000_000);
-    assert.deepEqual(await sharp(tall).metadata().then((m) => [m.width, m.height]), [1, 16_000_000], 'a real PNG header');
-    const wide = await sharp(Buffer.alloc(16_000_000), { raw: { width: 16_000_000, height: 1, channels: 1 } }).png().toBuffer();
+    assert.deepEqual(
+      await sharp(tall)
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [1, 16_000_000],
+      'a real PNG header',
+    );
+    const wide = await sharp(Buffer.alloc(16_000_000), { raw: { width: 16_000_000, height: 1, channels: 1 } })
+      .png()
+      .toBuffer();
     const sliver = await sharpPng(30, 4000);
     const line = readFileSync('test/fixtures/hello-world.png');
     // Four of each at once, what stalled every decode for about 20 s, with good calls in between.
     const bombs = [tall, wide, tall, wide, tall, wide, tall, wide, sliver];
-    const [bad, good] = await Promise.all([Promise.all(bombs.map((b) => postImage('text-direction', b))), Promise.all(Array.from({ length: 6 }, () => postImage('text-direction', line)))]);
+    const [bad, good] = await Promise.all([
+      Promise.all(bombs.map((b) => postImage('text-direction', b))),
+      Promise.all(Array.from({ length: 6 }, () => postImage('text-direction', line))),
+    ]);
     for (const [i, r] of bad.entries()) {
       assert.equal(r.status, 400, JSON.stringify(r.body));
       assert.equal(r.body.error.code, 'invalid_input');
       assert.equal(r.headers.get('retry-after'), null);
-      const limit = bombs[i] === sliver ? /image too thin: 30x4000 is 133:1, the aspect ratio may be at most 100:1/ : /image too large: (1x16000000|16000000x1), each side may be at most 8192 pixels/;
+      const limit =
+        bombs[i] === sliver
+          ? /image too thin: 30x4000 is 133:1, the aspect ratio may be at most 100:1/
+          : /image too large: (1x16000000|16000000x1), each side may be at most 8192 pixels/;
       assert.match(r.body.error.message, limit);
     }
     for (const r of good) {
@@ -197,7 +219,10 @@ describe('numbers a float32 cannot hold (15.6)', () => {
   const overflowing = (at: number) => Array.from({ length: 128 }, (_, i) => (i === at ? 1e308 : i / 128));
 
   test('mlp-classify: 400 naming the field, beside a call that is served', async () => {
-    const [bad, good] = await Promise.all([call(s.url, 'mlp-classify', { features: Array(128).fill(1e308) }), call(s.url, 'mlp-classify', { features: overflowing(-1) })]);
+    const [bad, good] = await Promise.all([
+      call(s.url, 'mlp-classify', { features: Array(128).fill(1e308) }),
+      call(s.url, 'mlp-classify', { features: overflowing(-1) }),
+    ]);
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     assert.equal(bad.body.error.code, 'invalid_input');
     assert.match(bad.body.error.message, /features\.0: .*3\.4028234663852886e\+38/);
@@ -210,7 +235,10 @@ describe('numbers a float32 cannot hold (15.6)', () => {
     const r = await call(s.url, 'loose-vector', { values: overflowing(5) });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'out_of_range');
-    assert.match(r.body.error.message, /input "x" of the model holds Infinity at element 5 after "loose-vector" pre\(\): .*float32 holds at most ±3\.4028234663852886e\+38/);
+    assert.match(
+      r.body.error.message,
+      /input "x" of the model holds Infinity at element 5 after "loose-vector" pre\(\): .*float32 holds at most ±3\.4028234663852886e\+38/,
+    );
     assert.equal(r.body.error.index, 5);
     const fine = await call(s.url, 'loose-vector', { values: overflowing(-1).map((v, i) => (i === 5 ? -3.4028234663852886e38 : v)) });
     assert.equal(fine.status, 200, 'the largest float32 itself is taken');
@@ -218,7 +246,10 @@ describe('numbers a float32 cannot hold (15.6)', () => {
   });
 
   test('the v2 route: 400 naming the element of the input', async () => {
-    const res = await fetch(`${s.url}/v2/models/mlp/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 128], data: [...overflowing(-1), ...overflowing(7)] }] }) });
+    const res = await fetch(`${s.url}/v2/models/mlp/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 128], data: [...overflowing(-1), ...overflowing(7)] }] }),
+    });
     const body = (await res.json()) as any;
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.match(body.error, /data\[135\] of input "x" is 1e\+308, beyond what FP32 holds \(at most ±3\.4028234663852886e\+38\)/);
@@ -239,7 +270,9 @@ describe('a call that can never fit its SLO is told so, apart from a busy runtim
   test('a 4096x4096 PNG on a 100 ms OCR function (tightened to 20 ms): a 4xx saying it is too expensive, never 503', async () => {
     const r = await postImage('decode-big', await sharpPng(4096, 4096), { 'x-slo-ms': '20' });
     // Decoding 16.7 Mpixels takes longer than 20 ms on any machine (about 300 ms here); past 1 s sharp stops it.
-    const expensive = (r.status === 422 && r.body.error.code === 'too_expensive') || (r.status === 400 && /too expensive to decode/.test(r.body.error.message));
+    const expensive =
+      (r.status === 422 && r.body.error.code === 'too_expensive') ||
+      (r.status === 400 && /too expensive to decode/.test(r.body.error.message));
     assert.ok(expensive, JSON.stringify(r.body));
     assert.equal(r.headers.get('retry-after'), null);
   });
@@ -257,9 +290,14 @@ describe('a call that can never fit its SLO is told so, apart from a busy runtim
     open();
     const rs = await Promise.all(replies);
     const statuses = rs.map((r) => r.status);
-    assert.ok(rs.every((r) => r.status === 200 || r.status === 503), `only 200 and 503: ${statuses}`);
+    assert.ok(
+      rs.every((r) => r.status === 200 || r.status === 503),
+      `only 200 and 503: ${statuses}`,
+    );
     assert.ok(statuses.includes(503), `the calls that waited were shed: ${statuses}`);
-    for (const r of rs) if (r.status === 503) assert.ok(r.body.error.code === 'overloaded' && Number(r.headers.get('retry-after')) >= 1, JSON.stringify(r.body));
+    for (const r of rs)
+      if (r.status === 503)
+        assert.ok(r.body.error.code === 'overloaded' && Number(r.headers.get('retry-after')) >= 1, JSON.stringify(r.body));
   });
 });
 
@@ -272,7 +310,10 @@ describe('replies carry ids and messages, the log keeps paths and stacks (15.9d)
     assert.equal(body.models.missing.state, 'failed');
     assert.match(body.models.missing.error, /missing\.onnx/, 'the reason still names the file');
     assertNoHostPath(text, '/readyz');
-    for (const res of [await fetch(`${s.url}/functions/on-missing`, { method: 'POST', body: '{}' }), await fetch(`${s.url}/v2/models/missing/infer`, { method: 'POST', body: JSON.stringify({ inputs: [] }) })]) {
+    for (const res of [
+      await fetch(`${s.url}/functions/on-missing`, { method: 'POST', body: '{}' }),
+      await fetch(`${s.url}/v2/models/missing/infer`, { method: 'POST', body: JSON.stringify({ inputs: [] }) }),
+    ]) {
       const reply = await res.text();
       assert.equal(res.status, 503, reply);
       assert.match(reply, /model \\"missing\\" is not available: .*missing\.onnx/);
@@ -290,14 +331,21 @@ describe('replies carry ids and messages, the log keeps paths and stacks (15.9d)
   });
 
   test("pre's error: 400 with its message and no path; post's error: 500 with an error id and none of its text", async () => {
-    const [pre, post, good] = await Promise.all([call(s.url, 'leaks', { fail: 'pre' }), call(s.url, 'leaks', { fail: 'post' }), call(s.url, 'leaks', { fail: 'none' })]);
+    const [pre, post, good] = await Promise.all([
+      call(s.url, 'leaks', { fail: 'pre' }),
+      call(s.url, 'leaks', { fail: 'post' }),
+      call(s.url, 'leaks', { fail: 'none' }),
+    ]);
     assert.equal(pre.status, 400);
     assert.match(pre.body.error.message, /cannot read table\.csv: this input names no row of it/);
     assertNoHostPath(JSON.stringify(pre.body), "pre's 400");
     assert.equal(post.status, 500);
     assert.equal(post.body.error.code, 'run_failed');
     assert.match(post.body.error.errorId, /^[0-9a-f-]{36}$/);
-    assert.match(post.body.error.message, new RegExp(`"leaks" post\\(\\) failed; the log has the reason under error id ${post.body.error.errorId}`));
+    assert.match(
+      post.body.error.message,
+      new RegExp(`"leaks" post\\(\\) failed; the log has the reason under error id ${post.body.error.errorId}`),
+    );
     assert.doesNotMatch(JSON.stringify(post.body), /ENOENT|labels/);
     assert.ok(post.headers.get('x-request-id'), 'the request id to quote');
     assert.equal(good.status, 200);

@@ -37,8 +37,14 @@ const files: Record<string, string> = {
   'wrong-type.ts': lookupHandler(exampleFine('{ data: Float32Array.of(index), dims: [] }')),
   // Their examples themselves do not fit the model: refused at load, as a deploy or a save in dev is.
   'example-bad-shape.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index), 0n), dims: [2] })'),
-  'example-fails-schema.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })').replace('example: { index: 0 }', "example: { index: 'zero' }"),
-  'post-throws.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })', '() => { throw new Error("post exploded"); }'),
+  'example-fails-schema.ts': lookupHandler('({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })').replace(
+    'example: { index: 0 }',
+    "example: { index: 'zero' }",
+  ),
+  'post-throws.ts': lookupHandler(
+    '({ index }) => ({ data: BigInt64Array.of(BigInt(index)), dims: [] })',
+    '() => { throw new Error("post exploded"); }',
+  ),
   'tiny.ts': `
 import { z } from 'zod';
 export default {
@@ -75,7 +81,13 @@ describe('loading handler files', () => {
     const { functions, problems } = (await (await fetch(`${s.url}/functions`)).json()) as any;
     assert.deepEqual(functions.map((f: any) => f.name).sort(), ['bad-shape', 'lookup', 'post-throws', 'tiny', 'wrong-type']);
     const byFile = Object.fromEntries(problems.map((p: any) => [path.basename(p.file), p.message]));
-    assert.deepEqual(Object.keys(byFile).sort(), ['bad-slo.ts', 'example-bad-shape.ts', 'example-fails-schema.ts', 'syntax-error.ts', 'unknown-model.ts']);
+    assert.deepEqual(Object.keys(byFile).sort(), [
+      'bad-slo.ts',
+      'example-bad-shape.ts',
+      'example-fails-schema.ts',
+      'syntax-error.ts',
+      'unknown-model.ts',
+    ]);
     assert.match(byFile['example-bad-shape.ts'], /example does not make a valid item.*shape/);
     assert.match(byFile['example-fails-schema.ts'], /example does not make a valid item.*schema.*index/);
     assert.match(byFile['unknown-model.ts'], /model "no-such-model" is not in hono.config.ts/);
@@ -95,7 +107,10 @@ describe('a failing model run', () => {
     assert.equal(rs[25].status, 500, 'the bad item fails');
     assert.equal(rs[25].body.error.code, 'run_failed');
     // onnxruntime's own words ("... out of data bounds ...") go to the log under the error id, not to the client.
-    assert.match(rs[25].body.error.message, new RegExp(`model "lookup" failed on batch \\d+; the log has the reason under error id ${rs[25].body.error.errorId}`));
+    assert.match(
+      rs[25].body.error.message,
+      new RegExp(`model "lookup" failed on batch \\d+; the log has the reason under error id ${rs[25].body.error.errorId}`),
+    );
     assert.doesNotMatch(rs[25].body.error.message, /out of data bounds/);
     const batchId = rs[25].body.error.batchId;
     for (const r of failed) {
@@ -116,7 +131,11 @@ describe('a failing model run', () => {
   });
 
   test('a shape or type that does not fit the model is a 400 before it reaches a batch', async () => {
-    const [shape, type, good] = await Promise.all([call(s.url, 'bad-shape', { index: 1 }), call(s.url, 'wrong-type', { index: 1 }), call(s.url, 'lookup', { index: 3 })]);
+    const [shape, type, good] = await Promise.all([
+      call(s.url, 'bad-shape', { index: 1 }),
+      call(s.url, 'wrong-type', { index: 1 }),
+      call(s.url, 'lookup', { index: 3 }),
+    ]);
     assert.equal(shape.status, 400);
     assert.equal(shape.body.error.code, 'bad_shape');
     assert.match(shape.body.error.message, /shape/);
@@ -129,7 +148,7 @@ describe('a failing model run', () => {
     const [bad, good] = await Promise.all([call(s.url, 'post-throws', { index: 1 }), call(s.url, 'lookup', { index: 1 })]);
     assert.equal(bad.status, 500);
     assert.match(bad.body.error.message, /"post-throws" post\(\) failed; the log has the reason under error id/);
-    assert.doesNotMatch(bad.body.error.message, /post exploded/, 'the handler\'s words stay in the log');
+    assert.doesNotMatch(bad.body.error.message, /post exploded/, "the handler's words stay in the log");
     assert.match(bad.body.error.errorId, /^[0-9a-f-]{36}$/);
     assert.equal(good.status, 200);
   });

@@ -19,7 +19,11 @@ before(async () => {
   // slo or greedy depends on how fast this machine decodes images on the event loop (on a loaded CI machine,
   // 64 calls trickled into 27-34 runs); a Triton-style 40 ms queue delay on the classifier makes the burst
   // gather the same way everywhere.
-  const cls = { ...shipped.models['ocr-cls'], policy: 'fixed-delay' as const, fixedDelay: { maxQueueDelay: '40ms' as const, preferredBatchSize: 8 } };
+  const cls = {
+    ...shipped.models['ocr-cls'],
+    policy: 'fixed-delay' as const,
+    fixedDelay: { maxQueueDelay: '40ms' as const, preferredBatchSize: 8 },
+  };
   s = await startRuntime({ scheduler: { admission: false }, models: { ...shipped.models, 'ocr-cls': cls } });
   base = s.url;
 });
@@ -141,7 +145,9 @@ describe('batching', () => {
 
   test('the event loop stays free while a model runs: /healthz is answered before a long batch finishes', async () => {
     // A wide line makes each recogniser item expensive; 12 of them make a batch that runs for a while.
-    const wide = (await sharp(Buffer.from(upright[0].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()).toString('base64');
+    const wide = (
+      await sharp(Buffer.from(upright[0].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()
+    ).toString('base64');
     const order: string[] = [];
     const batch = Array.from({ length: 12 }, () => call(base, 'read-line', { image: wide }).then(() => order.push('batch')));
     await new Promise((r) => setTimeout(r, 30));
@@ -155,7 +161,9 @@ describe('batching', () => {
   });
 
   test('a client that leaves before dispatch takes its item out of the queue: no device time spent on it', async () => {
-    const wide = (await sharp(Buffer.from(upright[1].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()).toString('base64');
+    const wide = (
+      await sharp(Buffer.from(upright[1].base64, 'base64')).resize({ width: 1800, height: 48, fit: 'fill' }).png().toBuffer()
+    ).toString('base64');
     const before = await readLineCounts();
     // Keep the lane busy with one long batch, then queue a call behind it and walk away.
     const busy = Array.from({ length: 12 }, () => call(base, 'read-line', { image: wide }));
@@ -208,14 +216,19 @@ describe('errors: every request gets an answer, bad ones do not hurt their neigh
   });
 
   test('bad items mixed into a burst of good ones: every good one succeeds, every bad one says why', async () => {
-    const good = (i: number) => ({ kind: 'good', fn: 'text-direction', body: { image: fixtures[i % fixtures.length].base64 }, angle: fixtures[i % fixtures.length].angle });
+    const good = (i: number) => ({
+      kind: 'good',
+      fn: 'text-direction',
+      body: { image: fixtures[i % fixtures.length].base64 },
+      angle: fixtures[i % fixtures.length].angle,
+    });
     const bads = [
       { kind: 'json', fn: 'text-direction', body: '{oops', status: 400 },
       { kind: 'schema', fn: 'text-direction', body: { img: 'x' }, status: 400 },
       { kind: 'image', fn: 'needs-rotation', body: { image: 'bm90IGFuIGltYWdl' }, status: 400 },
       { kind: 'size', fn: 'needs-rotation', body: { image: 'A'.repeat(1_200_000) }, status: 413 },
     ];
-    const plan = Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? bads[(i / 5) % bads.length | 0] : good(i)));
+    const plan = Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? bads[((i / 5) % bads.length) | 0] : good(i)));
     const rs = await Promise.all(plan.map((p) => call(base, p.fn, p.body)));
     rs.forEach((r, i) => {
       const p = plan[i] as any;

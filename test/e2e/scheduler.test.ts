@@ -28,7 +28,8 @@ describe('what GET /functions/:name reports', () => {
     assert.equal(d.feasibility.feasible, true);
     for (let i = 0; i < 20; i++) assert.equal((await call(s.url, 'mlp-classify', features())).status, 200);
     const after = await describeFn('mlp-classify');
-    for (const k of ['ratePerSec', 'meanLatencyMs', 'p99LatencyMs', 'sloAttainment', 'meanBatch']) assert.equal(typeof after.live[k], 'number', k);
+    for (const k of ['ratePerSec', 'meanLatencyMs', 'p99LatencyMs', 'sloAttainment', 'meanBatch'])
+      assert.equal(typeof after.live[k], 'number', k);
     for (const k of ['meanLatencyBoundMs', 'holdMs', 'joulesPerInference']) assert.equal(typeof after.prediction[k], 'number', k);
     // No finite rate limit exists when the fitted per-item cost is 0 (JSON has no Infinity: null).
     if (after.fit.alphaMs > 0) assert.ok(after.prediction.maxRatePerSec > 0, 'maxRatePerSec');
@@ -74,7 +75,11 @@ describe('under open-loop load', () => {
     // refused; how many says how busy the machine was, not whether the scheduler is right). The bound is then
     // judged on the calls it served, of which there must be enough for a mean.
     const others = sent.filter((r) => r.status !== 200 && !(r.status === 503 && Number(r.retryAfter) >= 1));
-    assert.deepEqual(others.map((r) => r.status), [], 'every call is answered 200 or 503 with Retry-After');
+    assert.deepEqual(
+      others.map((r) => r.status),
+      [],
+      'every call is answered 200 or 503 with Retry-After',
+    );
     assert.ok(ok.length >= 100, `${ok.length} of ${sent.length} answered 200: too few for a mean`);
     const measured = mean(ok.map((r) => r.queueMs + r.inferenceMs));
     // The formula models this process on cores it has to itself. When other processes took a core or more
@@ -91,7 +96,10 @@ describe('under open-loop load', () => {
     // The bound is on the mean of queue + device time, the span the formula models. What the formula does
     // not see - timers firing late, the lane's reply waiting for a busy event loop on 2 shared cores - is
     // allowed for with 25% + 1 ms; on a quiet machine the measured mean sits under the bound itself.
-    assert.ok(measured <= 1.25 * reported.meanLatencyBoundMs + 1, `measured ${measured.toFixed(2)} ms vs bound ${reported.meanLatencyBoundMs.toFixed(2)} ms`);
+    assert.ok(
+      measured <= 1.25 * reported.meanLatencyBoundMs + 1,
+      `measured ${measured.toFixed(2)} ms vs bound ${reported.meanLatencyBoundMs.toFixed(2)} ms`,
+    );
   });
 
   test('beyond the largest sustainable rate, calls are shed with 503 + Retry-After rather than answered late', async () => {

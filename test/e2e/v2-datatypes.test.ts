@@ -25,25 +25,132 @@ interface Case {
 }
 
 const le = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-const numeric = (elem: number, rows: [number[], number[]], Array: { from(v: number[]): ArrayBufferView }): Case => ({ elem, rows, bytes: () => le(Array.from(rows.flat())) });
-const big = (elem: number, rows: [number[], number[]], Array: { from(v: bigint[]): ArrayBufferView }): Case => ({ elem, rows, bytes: () => le(Array.from(rows.flat().map(BigInt))) });
-const lengthPrefixed = (strings: string[]) => Buffer.concat(strings.flatMap((s) => { const b = Buffer.from(s, 'utf8'); const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return [n, b]; }));
+const numeric = (elem: number, rows: [number[], number[]], Array: { from(v: number[]): ArrayBufferView }): Case => ({
+  elem,
+  rows,
+  bytes: () => le(Array.from(rows.flat())),
+});
+const big = (elem: number, rows: [number[], number[]], Array: { from(v: bigint[]): ArrayBufferView }): Case => ({
+  elem,
+  rows,
+  bytes: () => le(Array.from(rows.flat().map(BigInt))),
+});
+const lengthPrefixed = (strings: string[]) =>
+  Buffer.concat(
+    strings.flatMap((s) => {
+      const b = Buffer.from(s, 'utf8');
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(b.length);
+      return [n, b];
+    }),
+  );
 
 const cases: Record<string, Case> = {
-  BOOL: { elem: T.BOOL, rows: [[true, false, true], [false, false, true]], bytes: () => Buffer.from([1, 0, 1, 0, 0, 1]) },
-  UINT8: numeric(T.UINT8, [[0, 255, 7], [1, 2, 3]], Uint8Array),
-  UINT16: numeric(T.UINT16, [[0, 65535, 300], [1, 2, 3]], Uint16Array),
-  UINT32: numeric(T.UINT32, [[0, 2 ** 32 - 1, 5], [1, 2, 3]], Uint32Array),
-  UINT64: big(T.UINT64, [[0, 2 ** 53 - 1, 42], [1, 2, 3]], BigUint64Array),
-  INT8: numeric(T.INT8, [[-128, 127, 0], [1, -2, 3]], Int8Array),
-  INT16: numeric(T.INT16, [[-32768, 32767, -1], [1, -2, 3]], Int16Array),
-  INT32: numeric(T.INT32, [[-(2 ** 31), 2 ** 31 - 1, 0], [1, -2, 3]], Int32Array),
-  INT64: big(T.INT64, [[-(2 ** 53 - 1), 2 ** 53 - 1, -7], [1, -2, 3]], BigInt64Array),
+  BOOL: {
+    elem: T.BOOL,
+    rows: [
+      [true, false, true],
+      [false, false, true],
+    ],
+    bytes: () => Buffer.from([1, 0, 1, 0, 0, 1]),
+  },
+  UINT8: numeric(
+    T.UINT8,
+    [
+      [0, 255, 7],
+      [1, 2, 3],
+    ],
+    Uint8Array,
+  ),
+  UINT16: numeric(
+    T.UINT16,
+    [
+      [0, 65535, 300],
+      [1, 2, 3],
+    ],
+    Uint16Array,
+  ),
+  UINT32: numeric(
+    T.UINT32,
+    [
+      [0, 2 ** 32 - 1, 5],
+      [1, 2, 3],
+    ],
+    Uint32Array,
+  ),
+  UINT64: big(
+    T.UINT64,
+    [
+      [0, 2 ** 53 - 1, 42],
+      [1, 2, 3],
+    ],
+    BigUint64Array,
+  ),
+  INT8: numeric(
+    T.INT8,
+    [
+      [-128, 127, 0],
+      [1, -2, 3],
+    ],
+    Int8Array,
+  ),
+  INT16: numeric(
+    T.INT16,
+    [
+      [-32768, 32767, -1],
+      [1, -2, 3],
+    ],
+    Int16Array,
+  ),
+  INT32: numeric(
+    T.INT32,
+    [
+      [-(2 ** 31), 2 ** 31 - 1, 0],
+      [1, -2, 3],
+    ],
+    Int32Array,
+  ),
+  INT64: big(
+    T.INT64,
+    [
+      [-(2 ** 53 - 1), 2 ** 53 - 1, -7],
+      [1, -2, 3],
+    ],
+    BigInt64Array,
+  ),
   // Exactly representable halves; FP16's bytes are its bit patterns (1.5 = 0x3e00, -2 = 0xc000, ...).
-  FP16: { elem: T.FLOAT16, rows: [[1.5, -2, 65504], [0.333251953125, 2 ** -24, 0]], bytes: () => le(Uint16Array.of(0x3e00, 0xc000, 0x7bff, 0x3555, 0x0001, 0)) },
-  FP32: numeric(T.FLOAT, [[1.5, -2.25, Math.fround(3.4e38)], [Math.fround(0.1), 0, -1]], Float32Array),
-  FP64: numeric(T.DOUBLE, [[Math.PI, -1e300, 5e-324], [0.1, 0, -1]], Float64Array),
-  BYTES: { elem: T.STRING, rows: [['héllo', '', 'a longer string'], ['x', 'ÿ€😀', 'z']], bytes: () => lengthPrefixed(['héllo', '', 'a longer string', 'x', 'ÿ€😀', 'z']) },
+  FP16: {
+    elem: T.FLOAT16,
+    rows: [
+      [1.5, -2, 65504],
+      [0.333251953125, 2 ** -24, 0],
+    ],
+    bytes: () => le(Uint16Array.of(0x3e00, 0xc000, 0x7bff, 0x3555, 0x0001, 0)),
+  },
+  FP32: numeric(
+    T.FLOAT,
+    [
+      [1.5, -2.25, Math.fround(3.4e38)],
+      [Math.fround(0.1), 0, -1],
+    ],
+    Float32Array,
+  ),
+  FP64: numeric(
+    T.DOUBLE,
+    [
+      [Math.PI, -1e300, 5e-324],
+      [0.1, 0, -1],
+    ],
+    Float64Array,
+  ),
+  BYTES: {
+    elem: T.STRING,
+    rows: [
+      ['héllo', '', 'a longer string'],
+      ['x', 'ÿ€😀', 'z'],
+    ],
+    bytes: () => lengthPrefixed(['héllo', '', 'a longer string', 'x', 'ÿ€😀', 'z']),
+  },
 };
 const datatypes = Object.keys(cases);
 const model = (d: string) => `id-${d.toLowerCase()}`;
@@ -74,7 +181,11 @@ before(async () => {
 after(() => s?.stop());
 
 async function inferJson(name: string, body: unknown) {
-  const res = await fetch(`${base}/v2/models/${name}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/v2/models/${name}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 
@@ -115,7 +226,9 @@ describe('every datatype through a real model', () => {
       const calls = [
         inferJson(model(d), { inputs: [{ name: 'x', shape: [1, 3], datatype: d, data: rows[0] }] }),
         inferJson(model(d), { inputs: [{ name: 'x', shape: [1, 3], datatype: d, data: rows[1] }] }),
-        inferBinary(model(d), { inputs: [{ name: 'x', shape: [2, 3], datatype: d, parameters: { binary_data_size: bytes.length } }] }, [bytes]),
+        inferBinary(model(d), { inputs: [{ name: 'x', shape: [2, 3], datatype: d, parameters: { binary_data_size: bytes.length } }] }, [
+          bytes,
+        ]),
       ];
       const [a, b, c] = await Promise.all(calls);
       for (const r of [a, b, c]) {
@@ -129,7 +242,13 @@ describe('every datatype through a real model', () => {
   }
 
   test('a wrong datatype for the model input is a 400 naming both types', async () => {
-    for (const [want, sent, data] of [['INT16', 'FP32', [1, 2, 3]], ['BOOL', 'UINT8', [1, 0, 1]], ['FP16', 'FP32', [1, 2, 3]], ['BYTES', 'INT8', [1, 2, 3]], ['UINT64', 'BYTES', ['a', 'b', 'c']]] as const) {
+    for (const [want, sent, data] of [
+      ['INT16', 'FP32', [1, 2, 3]],
+      ['BOOL', 'UINT8', [1, 0, 1]],
+      ['FP16', 'FP32', [1, 2, 3]],
+      ['BYTES', 'INT8', [1, 2, 3]],
+      ['UINT64', 'BYTES', ['a', 'b', 'c']],
+    ] as const) {
       const r = await inferJson(model(want), { inputs: [{ name: 'x', shape: [1, 3], datatype: sent, data }] });
       assert.equal(r.status, 400, `${sent} to ${want}`);
       assert.match(r.body.error, new RegExp(`takes ${want}, got ${sent}`));
@@ -150,7 +269,14 @@ describe('every datatype through a real model', () => {
       assert.match(r.body.error, error);
     }
     const full = le(BigUint64Array.of(2n ** 64n - 1n, 2n ** 53n + 1n, 0n));
-    const r = await inferBinary(model('UINT64'), { inputs: [{ name: 'x', shape: [1, 3], datatype: 'UINT64', parameters: { binary_data_size: 24 } }], parameters: { binary_data_output: true } }, [full]);
+    const r = await inferBinary(
+      model('UINT64'),
+      {
+        inputs: [{ name: 'x', shape: [1, 3], datatype: 'UINT64', parameters: { binary_data_size: 24 } }],
+        parameters: { binary_data_output: true },
+      },
+      [full],
+    );
     assert.equal(r.status, 200);
     assert.deepEqual(r.binary, full);
   });
@@ -159,18 +285,25 @@ describe('every datatype through a real model', () => {
     const data = [0.1, -1234.567, 3.14159];
     const r = await inferJson(model('FP16'), { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP16', data }] });
     assert.equal(r.status, 200);
-    r.body.outputs[0].data.forEach((v: number, i: number) => assert.ok(Math.abs(v - data[i]) <= Math.abs(data[i]) * 2 ** -11, `${v} vs ${data[i]}`));
+    r.body.outputs[0].data.forEach((v: number, i: number) =>
+      assert.ok(Math.abs(v - data[i]) <= Math.abs(data[i]) * 2 ** -11, `${v} vs ${data[i]}`),
+    );
   });
 
   test('BYTES binary whose length prefixes do not add up is a 400', async () => {
     const bytes = Buffer.concat([lengthPrefixed(['ab', 'cd']), Buffer.from([9, 0, 0, 0, 1])]);
-    const r = await inferBinary(model('BYTES'), { inputs: [{ name: 'x', shape: [1, 3], datatype: 'BYTES', parameters: { binary_data_size: bytes.length } }] }, [bytes]);
+    const r = await inferBinary(
+      model('BYTES'),
+      { inputs: [{ name: 'x', shape: [1, 3], datatype: 'BYTES', parameters: { binary_data_size: bytes.length } }] },
+      [bytes],
+    );
     assert.equal(r.status, 400);
     assert.match(r.head.error, /element 2 of BYTES input "x" says 9 bytes but only 1 remain/);
   });
 
   test('string rows of different widths are not padded: each width rides in a batch of its own', async () => {
-    const send = (row: string[]) => inferJson('id-bytes-ragged', { inputs: [{ name: 'x', shape: [1, row.length], datatype: 'BYTES', data: row }] });
+    const send = (row: string[]) =>
+      inferJson('id-bytes-ragged', { inputs: [{ name: 'x', shape: [1, row.length], datatype: 'BYTES', data: row }] });
     const [a, b, c] = await Promise.all([send(['a', 'b']), send(['c', 'd', 'e']), send(['f', 'g'])]);
     assert.deepEqual([a.status, b.status, c.status], [200, 200, 200]);
     assert.deepEqual(a.body.outputs[0].data, ['a', 'b']);

@@ -18,7 +18,11 @@ before(async () => {
   // door is tested on its own runtime below). A Triton-style 60 ms queue delay on the MLP gathers
   // concurrent calls into one batch the same way on any machine, and keeps a queued call waiting long
   // enough for its client to leave.
-  const mlp = { ...shipped.models.mlp, policy: 'fixed-delay' as const, fixedDelay: { maxQueueDelay: '60ms' as const, preferredBatchSize: 64 } };
+  const mlp = {
+    ...shipped.models.mlp,
+    policy: 'fixed-delay' as const,
+    fixedDelay: { maxQueueDelay: '60ms' as const, preferredBatchSize: 64 },
+  };
   s = await startRuntime({ scheduler: { admission: false }, models: { ...shipped.models, mlp } });
   base = s.url;
 });
@@ -28,12 +32,20 @@ const features = (seed: number) => Array.from({ length: 128 }, (_, i) => Math.si
 
 /** POST an inference request; returns status, headers and the parsed JSON body. */
 async function infer(path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
-  const res = await fetch(`${base}/v2/models/${path}/infer`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), signal });
+  const res = await fetch(`${base}/v2/models/${path}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-const mlpRequest = (rows: number[][], extra: Record<string, unknown> = {}) => ({ inputs: [{ name: 'x', shape: [rows.length, 128], datatype: 'FP32', data: rows.flat() }], ...extra });
+const mlpRequest = (rows: number[][], extra: Record<string, unknown> = {}) => ({
+  inputs: [{ name: 'x', shape: [rows.length, 128], datatype: 'FP32', data: rows.flat() }],
+  ...extra,
+});
 
 function softmax(v: number[]): number[] {
   const m = Math.max(...v);
@@ -147,7 +159,10 @@ describe('infer', () => {
   test('nested data gives the same outputs as flat data; requested outputs are returned', async () => {
     const rows = [features(4), features(5)];
     const flat = await infer('mlp', mlpRequest(rows));
-    const nested = await infer('mlp', { inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', data: rows }], outputs: [{ name: 'logits' }] });
+    const nested = await infer('mlp', {
+      inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', data: rows }],
+      outputs: [{ name: 'logits' }],
+    });
     assert.equal(nested.status, 200, JSON.stringify(nested.body));
     nested.body.outputs[0].data.forEach((x: number, i: number) => assert.ok(Math.abs(x - flat.body.outputs[0].data[i]) < 1e-4));
   });
@@ -167,7 +182,10 @@ describe('infer', () => {
   test('v2 rows and function calls share one batch, each getting its own answer, in order', async () => {
     const rows = Array.from({ length: 5 }, (_, i) => features(100 + i));
     const fnRows = Array.from({ length: 4 }, (_, i) => features(200 + i));
-    const [v2, ...fns] = await Promise.all([infer('mlp', mlpRequest(rows)), ...fnRows.map((f) => call(base, 'mlp-scores', { features: f }))]);
+    const [v2, ...fns] = await Promise.all([
+      infer('mlp', mlpRequest(rows)),
+      ...fnRows.map((f) => call(base, 'mlp-scores', { features: f })),
+    ]);
     assert.equal(v2.status, 200);
     const v2Batch = v2.headers.get('x-batch-id')!;
     const shared = fns.filter((f) => f.headers.get('x-batch-id') === v2Batch);
@@ -178,7 +196,9 @@ describe('infer', () => {
     // Each row's answer is the one it gets alone (rows keep their order; functions get theirs).
     for (let i = 0; i < rows.length; i++) {
       const alone = await infer('mlp', mlpRequest([rows[i]]));
-      alone.body.outputs[0].data.forEach((x: number, k: number) => assert.ok(Math.abs(x - v2.body.outputs[0].data[i * 10 + k]) < 1e-4, `row ${i}`));
+      alone.body.outputs[0].data.forEach((x: number, k: number) =>
+        assert.ok(Math.abs(x - v2.body.outputs[0].data[i * 10 + k]) < 1e-4, `row ${i}`),
+      );
     }
     for (let i = 0; i < fns.length; i++) {
       const alone = await infer('mlp', mlpRequest([fnRows[i]]));
@@ -192,7 +212,10 @@ describe('infer', () => {
     const bad = await metric(/edgebatch_requests_total\{function="v2:mlp",model="mlp",outcome="bad_input"\} (\d+)/);
     const items = await metric(/edgebatch_batch_size_sum\{model="mlp"\} (\d+)/);
     assert.equal((await infer('mlp', mlpRequest([features(1), features(2)]))).status, 200);
-    assert.equal((await infer('mlp', mlpRequest([features(1)], { inputs: [{ name: 'x', shape: [1, 128], datatype: 'INT32', data: [] }] }))).status, 400);
+    assert.equal(
+      (await infer('mlp', mlpRequest([features(1)], { inputs: [{ name: 'x', shape: [1, 128], datatype: 'INT32', data: [] }] }))).status,
+      400,
+    );
     assert.equal(await metric(/edgebatch_requests_total\{function="v2:mlp",model="mlp",outcome="ok"\} (\d+)/), ok + 1);
     assert.equal(await metric(/edgebatch_requests_total\{function="v2:mlp",model="mlp",outcome="bad_input"\} (\d+)/), bad + 1);
     assert.equal(await metric(/edgebatch_batch_size_sum\{model="mlp"\} (\d+)/), items + 2, 'two rows, two items on the device');
@@ -214,7 +237,13 @@ describe('binary tensor extension', () => {
   test('round trip on the MLP: binary input, binary output, the same numbers as JSON', async () => {
     const rows = [features(7), features(8), features(9)];
     const x = Float32Array.from(rows.flat());
-    const r = await inferBinary({ inputs: [{ name: 'x', shape: [3, 128], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'logits', parameters: { binary_data: true } }] }, [Buffer.from(x.buffer)]);
+    const r = await inferBinary(
+      {
+        inputs: [{ name: 'x', shape: [3, 128], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }],
+        outputs: [{ name: 'logits', parameters: { binary_data: true } }],
+      },
+      [Buffer.from(x.buffer)],
+    );
     assert.equal(r.status, 200, JSON.stringify(r.head));
     assert.equal(r.headers.get('content-type'), 'application/octet-stream');
     const out = r.head.outputs[0];
@@ -234,10 +263,14 @@ describe('binary tensor extension', () => {
 
   test('binary sizes that do not add up, or do not fit the shape, are 400s', async () => {
     const x = Buffer.from(Float32Array.from(features(1)).buffer);
-    const short = await inferBinary({ inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', parameters: { binary_data_size: 600 } }] }, [x]);
+    const short = await inferBinary({ inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', parameters: { binary_data_size: 600 } }] }, [
+      x,
+    ]);
     assert.equal(short.status, 400);
     assert.match(short.head.error, /binary sizes do not add up: the inputs declare 600 bytes .* carries 512/);
-    const shape = await inferBinary({ inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', parameters: { binary_data_size: 512 } }] }, [x]);
+    const shape = await inferBinary({ inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', parameters: { binary_data_size: 512 } }] }, [
+      x,
+    ]);
     assert.equal(shape.status, 400);
     assert.match(shape.head.error, /binary_data_size of input "x" is 512 bytes; shape \[2, 128\] of FP32 needs 1024/);
   });
@@ -247,24 +280,89 @@ describe('bad input: a clear 400 each, nothing else in the batch affected', () =
   const good = (seed: number) => mlpRequest([features(seed), features(seed + 1)]);
   const bads: { kind: string; body: unknown; status: number; error: RegExp }[] = [
     { kind: 'not JSON', body: '{"inputs": [', status: 400, error: /not valid JSON/ },
-    { kind: 'schema', body: { inputs: [{ name: 'x', shape: '1,128', datatype: 'FP32', data: [] }] }, status: 400, error: /inputs\.0\.shape/ },
-    { kind: 'shape/data length', body: { inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', data: features(1) }] }, status: 400, error: /has 128 values but shape \[2, 128\] needs 256/ },
-    { kind: 'wrong datatype', body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP64', data: features(1) }] }, status: 400, error: /input "x" of model "mlp" takes FP32, got FP64/ },
-    { kind: 'BYTES on a numeric model', body: { inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['hello'] }] }, status: 400, error: /takes FP32, got BYTES/ },
-    { kind: 'unknown input', body: { inputs: [{ name: 'input_0', shape: [1, 128], datatype: 'FP32', data: features(1) }] }, status: 400, error: /model "mlp" has no input "input_0"; its inputs are "x"/ },
+    {
+      kind: 'schema',
+      body: { inputs: [{ name: 'x', shape: '1,128', datatype: 'FP32', data: [] }] },
+      status: 400,
+      error: /inputs\.0\.shape/,
+    },
+    {
+      kind: 'shape/data length',
+      body: { inputs: [{ name: 'x', shape: [2, 128], datatype: 'FP32', data: features(1) }] },
+      status: 400,
+      error: /has 128 values but shape \[2, 128\] needs 256/,
+    },
+    {
+      kind: 'wrong datatype',
+      body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP64', data: features(1) }] },
+      status: 400,
+      error: /input "x" of model "mlp" takes FP32, got FP64/,
+    },
+    {
+      kind: 'BYTES on a numeric model',
+      body: { inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['hello'] }] },
+      status: 400,
+      error: /takes FP32, got BYTES/,
+    },
+    {
+      kind: 'unknown input',
+      body: { inputs: [{ name: 'input_0', shape: [1, 128], datatype: 'FP32', data: features(1) }] },
+      status: 400,
+      error: /model "mlp" has no input "input_0"; its inputs are "x"/,
+    },
     { kind: 'missing input', body: { inputs: [] }, status: 400, error: /inputs/ },
-    { kind: 'non-batch dimension', body: { inputs: [{ name: 'x', shape: [2, 64], datatype: 'FP32', data: features(1) }] }, status: 400, error: /dimension 1 of input "x" must be 128/ },
-    { kind: 'wrong depth', body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', data: [[features(1)]] }] }, status: 400, error: /nested 3 deep but its shape \[1, 128\] has 2 dimensions/ },
-    { kind: 'non-numbers', body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', data: [...features(1).slice(1), 'x'] }] }, status: 400, error: /data\[127\] of input "x" is the string "x", not a number/ },
-    { kind: 'huge shape', body: { inputs: [{ name: 'x', shape: [1e12, 128], datatype: 'FP32', data: [1] }] }, status: 400, error: /elements: more than one request may carry/ },
-    { kind: 'unknown output', body: mlpRequest([features(1)], { outputs: [{ name: 'probs' }] }), status: 400, error: /model "mlp" has no output "probs"; its outputs are "logits"/ },
-    { kind: 'body over the limit', body: mlpRequest(Array.from({ length: 1000 }, () => features(1))), status: 413, error: /larger than the limit/ },
+    {
+      kind: 'non-batch dimension',
+      body: { inputs: [{ name: 'x', shape: [2, 64], datatype: 'FP32', data: features(1) }] },
+      status: 400,
+      error: /dimension 1 of input "x" must be 128/,
+    },
+    {
+      kind: 'wrong depth',
+      body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', data: [[features(1)]] }] },
+      status: 400,
+      error: /nested 3 deep but its shape \[1, 128\] has 2 dimensions/,
+    },
+    {
+      kind: 'non-numbers',
+      body: { inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', data: [...features(1).slice(1), 'x'] }] },
+      status: 400,
+      error: /data\[127\] of input "x" is the string "x", not a number/,
+    },
+    {
+      kind: 'huge shape',
+      body: { inputs: [{ name: 'x', shape: [1e12, 128], datatype: 'FP32', data: [1] }] },
+      status: 400,
+      error: /elements: more than one request may carry/,
+    },
+    {
+      kind: 'unknown output',
+      body: mlpRequest([features(1)], { outputs: [{ name: 'probs' }] }),
+      status: 400,
+      error: /model "mlp" has no output "probs"; its outputs are "logits"/,
+    },
+    {
+      kind: 'body over the limit',
+      body: mlpRequest(Array.from({ length: 1000 }, () => features(1))),
+      status: 413,
+      error: /larger than the limit/,
+    },
   ];
 
   test('each bad request among good v2 and function calls: good ones answered right, bad ones say why', async () => {
     const expected = await infer('mlp', good(0));
-    const plan = Array.from({ length: 3 * bads.length }, (_, i) => (i % 3 === 1 ? { bad: bads[(i / 3) | 0] } : { good: i % 3 === 0 ? 'v2' : 'fn' }));
-    const rs = await Promise.all(plan.map((p) => ('bad' in p ? infer('mlp', p.bad!.body) : p.good === 'v2' ? infer('mlp', good(0)) : call(base, 'mlp-scores', { features: features(0) }))));
+    const plan = Array.from({ length: 3 * bads.length }, (_, i) =>
+      i % 3 === 1 ? { bad: bads[(i / 3) | 0] } : { good: i % 3 === 0 ? 'v2' : 'fn' },
+    );
+    const rs = await Promise.all(
+      plan.map((p) =>
+        'bad' in p
+          ? infer('mlp', p.bad!.body)
+          : p.good === 'v2'
+            ? infer('mlp', good(0))
+            : call(base, 'mlp-scores', { features: features(0) }),
+      ),
+    );
     let sharedWithBad = 0;
     rs.forEach((r, i) => {
       const p = plan[i];
@@ -275,7 +373,8 @@ describe('bad input: a clear 400 each, nothing else in the batch affected', () =
         return;
       }
       assert.equal(r.status, 200, `good call ${i}: ${JSON.stringify(r.body)}`);
-      if (p.good === 'v2') r.body.outputs[0].data.forEach((v: number, k: number) => assert.ok(Math.abs(v - expected.body.outputs[0].data[k]) < 1e-4));
+      if (p.good === 'v2')
+        r.body.outputs[0].data.forEach((v: number, k: number) => assert.ok(Math.abs(v - expected.body.outputs[0].data[k]) < 1e-4));
       else assert.equal(r.body.scores.length, 10);
       if (Number(r.headers.get('x-batch-size')) > 2) sharedWithBad++;
     });
@@ -309,11 +408,15 @@ describe('cancellation', () => {
 describe('admission on its own runtime', () => {
   let a: Serving;
   before(async () => {
-    a = await startRuntime({ models: { mlp: { ...shipped.models.mlp, v2Slo: '300ms' } }, limits: { bodyBytes: 1024 * 1024, queueLength: 16 } });
+    a = await startRuntime({
+      models: { mlp: { ...shipped.models.mlp, v2Slo: '300ms' } },
+      limits: { bodyBytes: 1024 * 1024, queueLength: 16 },
+    });
   });
   after(() => a.stop());
 
-  const post = (body: string, headers: Record<string, string> = {}) => fetch(`${a.url}/v2/models/mlp/infer`, { method: 'POST', headers, body });
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${a.url}/v2/models/mlp/infer`, { method: 'POST', headers, body });
 
   test('a call that cannot meet its deadline is refused at the door with 503 + Retry-After, before its body is read', async () => {
     // A body over the limit would be a 413 if it were read: the 503 shows it never was.

@@ -21,7 +21,8 @@ mkdirSync('test/tmp', { recursive: true });
 const dir = mkdtempSync(path.join('test/tmp', 'webgpu-'));
 const fnDir = path.resolve(dir, 'functions');
 mkdirSync(fnDir);
-const reexport = (file: string) => `import base from ${JSON.stringify(pathToFileURL(path.resolve('functions', file)).href)};\nexport default { ...base, slo: '1s' };\n`;
+const reexport = (file: string) =>
+  `import base from ${JSON.stringify(pathToFileURL(path.resolve('functions', file)).href)};\nexport default { ...base, slo: '1s' };\n`;
 writeFileSync(path.join(fnDir, 'scores.ts'), reexport('mlp-scores.ts'));
 writeFileSync(path.join(fnDir, 'direction.ts'), reexport('text-direction.ts'));
 
@@ -33,7 +34,12 @@ const MLP_CAP = 4;
 async function start(device: 'cpu' | 'webgpu'): Promise<Serving> {
   const ocr = await ocrModelPaths();
   const models: UserConfig['models'] = {
-    mlp: { file: 'models/mlp-large.onnx', maxBatch: 64, device, ...(device === 'webgpu' ? { maxBatchBytes: MLP_CAP * MLP_ITEM_BYTES } : {}) },
+    mlp: {
+      file: 'models/mlp-large.onnx',
+      maxBatch: 64,
+      device,
+      ...(device === 'webgpu' ? { maxBatchBytes: MLP_CAP * MLP_ITEM_BYTES } : {}),
+    },
     'ocr-cls': { file: ocr.classifier, maxBatch: 16, device },
   };
   // Admission off: these tests judge answers and batch sizes, and a 503 would only remove calls from both.
@@ -94,8 +100,14 @@ describe('device: webgpu', () => {
     for (let k = 0; k < n; k++) alone.push((await call(gpu.url, 'scores', vector(k))).body.scores);
     const together = await Promise.all(Array.from({ length: n }, (_, k) => call(gpu.url, 'scores', vector(k))));
     const sizes = together.map((r) => Number(r.headers.get('x-batch-size')));
-    assert.ok(sizes.some((b) => b > 1), `no call shared a batch: ${sizes}`);
-    assert.ok(sizes.every((b) => b <= MLP_CAP), `a batch passed the cap of ${MLP_CAP}: ${sizes}`);
+    assert.ok(
+      sizes.some((b) => b > 1),
+      `no call shared a batch: ${sizes}`,
+    );
+    assert.ok(
+      sizes.every((b) => b <= MLP_CAP),
+      `a batch passed the cap of ${MLP_CAP}: ${sizes}`,
+    );
     together.forEach((r, k) => assertClose(r.body.scores, alone[k], 1e-5, `vector ${k} in a batch of ${sizes[k]}`));
   });
 
@@ -113,7 +125,14 @@ describe('device: webgpu', () => {
     // One after the other, so the two devices never share the cores; 8 calls/s for 3 s each.
     const onGpu = await openLoop(gpu.url, 'direction', body, 8, 3000, 7);
     const onCpu = await openLoop(cpu.url, 'direction', body, 8, 3000, 7);
-    for (const [name, sent] of [['webgpu', onGpu], ['cpu', onCpu]] as const) assert.ok(sent.every((s) => s.status === 200), `${name}: ${sent.map((s) => s.status)}`);
+    for (const [name, sent] of [
+      ['webgpu', onGpu],
+      ['cpu', onCpu],
+    ] as const)
+      assert.ok(
+        sent.every((s) => s.status === 200),
+        `${name}: ${sent.map((s) => s.status)}`,
+      );
     const batches = (sent: typeof onGpu) => sent.map((s) => Number(s.headers.get('x-batch-size')));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const g = batches(onGpu);

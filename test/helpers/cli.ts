@@ -19,7 +19,11 @@ export interface Running {
  * Runs `edgebatch <args>` to completion (bin.mjs, which runs the build in dist/ when it is current); returns
  * exit code, stdout and stderr. `nodeArgs` go to node before the script (`--import` a preload).
  */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -95,7 +99,10 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_0
 export function writeProject(dir: string, fields: string, handlers: Record<string, string>): string {
   mkdirSync(path.join(dir, 'functions'), { recursive: true });
   const config = path.join(dir, 'hono.config.ts');
-  writeFileSync(config, `import { defineConfig } from 'edgebatch';\nexport default defineConfig({\n  functionsDir: 'functions',\n  ${fields}\n});\n`);
+  writeFileSync(
+    config,
+    `import { defineConfig } from 'edgebatch';\nexport default defineConfig({\n  functionsDir: 'functions',\n  ${fields}\n});\n`,
+  );
   for (const [name, source] of Object.entries(handlers)) writeFileSync(path.join(dir, 'functions', `${name}.ts`), source);
   return config;
 }

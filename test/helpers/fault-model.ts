@@ -26,8 +26,22 @@ export function writeLookupModel(file: string): void {
   const table = new Float32Array([0, 0, 1, 10, 2, 20, 3, 30]);
   writeGraph(file, {
     name: 'lookup',
-    node: [onnx.NodeProto.create({ opType: 'Gather', input: ['table', 'index'], output: ['values'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] })],
-    initializer: [onnx.TensorProto.create({ name: 'table', dims: [4, 2], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(table.buffer) })],
+    node: [
+      onnx.NodeProto.create({
+        opType: 'Gather',
+        input: ['table', 'index'],
+        output: ['values'],
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      }),
+    ],
+    initializer: [
+      onnx.TensorProto.create({
+        name: 'table',
+        dims: [4, 2],
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        rawData: new Uint8Array(table.buffer),
+      }),
+    ],
     input: [valueInfo('index', onnx.TensorProto.DataType.INT64, ['N'])],
     output: [valueInfo('values', onnx.TensorProto.DataType.FLOAT, ['N', 2])],
   });

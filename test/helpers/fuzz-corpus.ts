@@ -49,7 +49,12 @@ function anyValue(rand: Rand, depth = 0): unknown {
     case 5:
       return Array.from({ length: int(rand, 1, 5) }, () => anyValue(rand, depth + 1));
     default:
-      return Object.fromEntries(Array.from({ length: int(rand, 1, 4) }, (_, i) => [pick(rand, ['features', 'image', 'inputs', 'x', `k${i}`]), anyValue(rand, depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: int(rand, 1, 4) }, (_, i) => [
+          pick(rand, ['features', 'image', 'inputs', 'x', `k${i}`]),
+          anyValue(rand, depth + 1),
+        ]),
+      );
   }
 }
 
@@ -89,17 +94,38 @@ const categories: Record<string, (rand: Rand) => FuzzRequest> = {
     if (path.startsWith('/v2/')) {
       const n = int(rand, 0, 300);
       const shape = pick(rand, [[1, n], [n], [2, 64], [-1, 128], [0, 128], [1, 128, 1], [1, 3, 48, int(rand, 0, 400)], []]);
-      return { category: 'wrong shapes', path, contentType: 'application/json', body: json({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: features(n, (i) => i) }] }) };
+      return {
+        category: 'wrong shapes',
+        path,
+        contentType: 'application/json',
+        body: json({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: features(n, (i) => i) }] }),
+      };
     }
     const n = pick(rand, [0, 1, 127, 129, 256, int(rand, 2, 300)]);
     const nested = rand() < 0.3;
-    return { category: 'wrong shapes', path, contentType: 'application/json', body: json({ features: nested ? [features(n, (i) => i)] : features(n, (i) => i) }) };
+    return {
+      category: 'wrong shapes',
+      path,
+      contentType: 'application/json',
+      body: json({ features: nested ? [features(n, (i) => i)] : features(n, (i) => i) }),
+    };
   },
   'huge numbers': (rand) => {
-    const big = pick(rand, ['1e308', '-1e308', '1e309', '-1e309', '1' + '0'.repeat(400), '3.4028236e38', '1e-400', '123456789012345678901234567890']);
+    const big = pick(rand, [
+      '1e308',
+      '-1e308',
+      '1e309',
+      '-1e309',
+      '1' + '0'.repeat(400),
+      '3.4028236e38',
+      '1e-400',
+      '123456789012345678901234567890',
+    ]);
     const path = pick(rand, [...functionRoutes.slice(0, 2), '/v2/models/mlp/infer']);
     const data = Array.from({ length: 128 }, () => (rand() < 0.5 ? big : String(rand()))).join(',');
-    const body = path.startsWith('/v2/') ? `{"inputs": [{"name": "x", "shape": [1, 128], "datatype": "FP32", "data": [${data}]}]}` : `{"features": [${data}]}`;
+    const body = path.startsWith('/v2/')
+      ? `{"inputs": [{"name": "x", "shape": [1, 128], "datatype": "FP32", "data": [${data}]}]}`
+      : `{"features": [${data}]}`;
     return { category: 'huge numbers', path, contentType: 'application/json', body: Buffer.from(body) };
   },
   'deep nesting': (rand) => {
@@ -130,7 +156,19 @@ const categories: Record<string, (rand: Rand) => FuzzRequest> = {
   'bad content types': (rand) => ({
     category: 'bad content types',
     path: pick(rand, allRoutes),
-    contentType: pick(rand, ['text/html', 'multipart/form-data; boundary=x', 'image/gif', 'application/xml', 'application/json; charset=utf-16', ';;;', 'image/', '*/*', '', 'application/octet-stream', 'image/png']),
+    contentType: pick(rand, [
+      'text/html',
+      'multipart/form-data; boundary=x',
+      'image/gif',
+      'application/xml',
+      'application/json; charset=utf-16',
+      ';;;',
+      'image/',
+      '*/*',
+      '',
+      'application/octet-stream',
+      'image/png',
+    ]),
     body: rand() < 0.5 ? json({ features: features(128, (i) => i) }) : bytes(rand, int(rand, 0, 300)),
   }),
   'bad v2 bodies': (rand) => {
@@ -155,7 +193,11 @@ const categories: Record<string, (rand: Rand) => FuzzRequest> = {
     return { category: 'bad v2 bodies', path, contentType: 'application/json', body: json(pick(rand, variants)) };
   },
   'bad v2 binary': (rand) => {
-    const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', parameters: { binary_data_size: pick(rand, [512, 511, 0, 1e9, -4]) } }] }));
+    const head = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'x', shape: [1, 128], datatype: 'FP32', parameters: { binary_data_size: pick(rand, [512, 511, 0, 1e9, -4]) } }],
+      }),
+    );
     const headerLength = pick(rand, [String(head.length), '0', '-1', String(head.length + 1000), 'abc', String(head.length - 3)]);
     return {
       category: 'bad v2 binary',
@@ -182,13 +224,25 @@ const categories: Record<string, (rand: Rand) => FuzzRequest> = {
     ]);
     // Some as invalid UTF-8: a lone continuation byte or an overlong encoding inside the JSON.
     const buf = Buffer.from(body);
-    return { category: 'unicode oddities', path, contentType: 'application/json', body: rand() < 0.3 ? Buffer.concat([buf.subarray(0, 2), Buffer.from([0xc0, 0xaf, 0x80]), buf.subarray(2)]) : buf };
+    return {
+      category: 'unicode oddities',
+      path,
+      contentType: 'application/json',
+      body: rand() < 0.3 ? Buffer.concat([buf.subarray(0, 2), Buffer.from([0xc0, 0xaf, 0x80]), buf.subarray(2)]) : buf,
+    };
   },
   'duplicated keys': (rand) => {
     const path = pick(rand, allRoutes);
     const f = fieldOf(path);
-    const good = path.startsWith('/v2/') ? JSON.stringify([{ name: 'x', shape: [1, 128], datatype: 'FP32', data: features(128, (i) => i) }]) : JSON.stringify(features(128, (i) => i));
-    const body = pick(rand, [`{"${f}": ${good}, "${f}": "x"}`, `{"${f}": "x", "${f}": ${good}}`, `{"__proto__": {"${f}": 1}, "constructor": {"prototype": {}}}`, `{"${f}": ${good}, "__proto__": null}`]);
+    const good = path.startsWith('/v2/')
+      ? JSON.stringify([{ name: 'x', shape: [1, 128], datatype: 'FP32', data: features(128, (i) => i) }])
+      : JSON.stringify(features(128, (i) => i));
+    const body = pick(rand, [
+      `{"${f}": ${good}, "${f}": "x"}`,
+      `{"${f}": "x", "${f}": ${good}}`,
+      `{"__proto__": {"${f}": 1}, "constructor": {"prototype": {}}}`,
+      `{"${f}": ${good}, "__proto__": null}`,
+    ]);
     return { category: 'duplicated keys', path, contentType: 'application/json', body: Buffer.from(body) };
   },
   'empty and odd bodies': (rand) => ({
@@ -206,7 +260,15 @@ const categories: Record<string, (rand: Rand) => FuzzRequest> = {
   }),
   'unknown routes': (rand) => ({
     category: 'unknown routes',
-    path: pick(rand, ['/functions/nope', '/functions/%2e%2e', '/functions/%E0%A4%A', '/v2/models/nope/infer', '/v2/models/mlp/versions/2/infer', '/functions/mlp-classify/extra', `/functions/${'a'.repeat(300)}`]),
+    path: pick(rand, [
+      '/functions/nope',
+      '/functions/%2e%2e',
+      '/functions/%E0%A4%A',
+      '/v2/models/nope/infer',
+      '/v2/models/mlp/versions/2/infer',
+      '/functions/mlp-classify/extra',
+      `/functions/${'a'.repeat(300)}`,
+    ]),
     contentType: 'application/json',
     body: json({ features: [1] }),
   }),

@@ -25,7 +25,14 @@ function metric(timing: string | null, name: string): number {
  * bounded by `durationMs`, and waits for every reply. (The benchmark's generator runs in its own process;
  * this one is small enough to share the test's.)
  */
-export async function openLoop(base: string, fn: string, body: () => unknown, ratePerSec: number, durationMs: number, seed = 1): Promise<Sent[]> {
+export async function openLoop(
+  base: string,
+  fn: string,
+  body: () => unknown,
+  ratePerSec: number,
+  durationMs: number,
+  seed = 1,
+): Promise<Sent[]> {
   const schedule = poissonArrivals(ratePerSec, durationMs, seed);
   const t0 = performance.now();
   const pending: Promise<Sent>[] = [];

@@ -12,5 +12,10 @@ export async function inferBinary(base: string, model: string, header: object, c
   const bytes = Buffer.from(await res.arrayBuffer());
   const n = res.headers.get('inference-header-content-length');
   const headLen = n === null ? bytes.length : Number(n);
-  return { status: res.status, headers: res.headers, head: JSON.parse(bytes.subarray(0, headLen).toString('utf8')), binary: bytes.subarray(headLen) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    head: JSON.parse(bytes.subarray(0, headLen).toString('utf8')),
+    binary: bytes.subarray(headLen),
+  };
 }

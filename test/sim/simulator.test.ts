@@ -63,7 +63,15 @@ const NO_CAP = 1_000_000;
  * shrinking geometrically over the measured batches, so the bias it leaves in the mean is far below the
  * replications' spread.
  */
-function runPlain(policy: BatchPolicy, alphaMs: number, tau0Ms: number, ratePerSec: number, minItems: number, seed: number, holdMs = 0): SimulationResult {
+function runPlain(
+  policy: BatchPolicy,
+  alphaMs: number,
+  tau0Ms: number,
+  ratePerSec: number,
+  minItems: number,
+  seed: number,
+  holdMs = 0,
+): SimulationResult {
   const cost = { alpha: alphaMs / 1000, tau0: tau0Ms / 1000 };
   const rho = (ratePerSec * alphaMs) / 1000;
   const batch = Math.max(1, expectedBatchSize(ratePerSec, cost, holdMs / 1000));
@@ -179,8 +187,14 @@ test('simulator self-check: the none policy is an M/D/1 queue and matches Pollac
     const rate = (load / D) * 1000;
     const pk = D + ((rate / 1000) * D * D) / (2 * (1 - load));
     const items = load < 0.7 ? 20_000 : 60_000;
-    const est = estimate(Array.from({ length: 20 }, (_, rep) => runPlain(noBatchingPolicy, 1, 1, rate, items, seedOf(900 + i, rep)).meanMs), 2);
-    assert.ok(Math.abs(est.mean - pk) <= est.hw, `load ${load}: sim ${est.mean.toFixed(4)} +- ${est.hw.toFixed(4)} ms, P-K ${pk.toFixed(4)} ms`);
+    const est = estimate(
+      Array.from({ length: 20 }, (_, rep) => runPlain(noBatchingPolicy, 1, 1, rate, items, seedOf(900 + i, rep)).meanMs),
+      2,
+    );
+    assert.ok(
+      Math.abs(est.mean - pk) <= est.hw,
+      `load ${load}: sim ${est.mean.toFixed(4)} +- ${est.hw.toFixed(4)} ms, P-K ${pk.toFixed(4)} ms`,
+    );
   }
 });
 
@@ -243,7 +257,15 @@ for (const [ri, ratio] of RATIOS.entries()) {
         });
         const sim = estimate(means, RATIOS.length * RHOS.length * HOLDS.length);
         const bound = 1000 * meanLatencyBoundWithHold(rate, { alpha: alphaMs / 1000, tau0: tau0Ms / 1000 }, holdMs / 1000);
-        grid.push({ ratio, rho, h, sim, bound, meanBatch: batchSum / REPS, formulaBatch: expectedBatchSize(rate, { alpha: alphaMs / 1000, tau0: tau0Ms / 1000 }, holdMs / 1000) });
+        grid.push({
+          ratio,
+          rho,
+          h,
+          sim,
+          bound,
+          meanBatch: batchSum / REPS,
+          formulaBatch: expectedBatchSize(rate, { alpha: alphaMs / 1000, tau0: tau0Ms / 1000 }, holdMs / 1000),
+        });
         const where = `alpha/tau0 ${ratio}, rho ${rho}, h ${h}*tau0: sim ${sim.mean.toFixed(4)} +- ${sim.hw.toFixed(4)} ms, bound ${bound.toFixed(4)} ms`;
         if (sim.mean > bound + sim.hw) problems.push(`above the bound: ${where}`);
         if (h === 0 && rho >= 0.3) {
@@ -261,23 +283,28 @@ for (const [ri, ratio] of RATIOS.entries()) {
 
 test('grid table (SIM_TABLE=1 prints it)', () => {
   if (!process.env.SIM_TABLE) return;
-  const lines = ['| alpha/tau0 | rho | h/tau0 | sim mean (ms, 99% hw) | U or U_h (ms) | sim/U | mean batch (sim) | E[B] (formula) |', '|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| alpha/tau0 | rho | h/tau0 | sim mean (ms, 99% hw) | U or U_h (ms) | sim/U | mean batch (sim) | E[B] (formula) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const r of grid) {
-    lines.push(`| ${r.ratio} | ${r.rho} | ${r.h} | ${r.sim.mean.toFixed(4)} +- ${r.sim.hw.toFixed(4)} | ${r.bound.toFixed(4)} | ${(r.sim.mean / r.bound).toFixed(4)} | ${r.meanBatch.toFixed(2)} | ${r.formulaBatch.toFixed(2)} |`);
+    lines.push(
+      `| ${r.ratio} | ${r.rho} | ${r.h} | ${r.sim.mean.toFixed(4)} +- ${r.sim.hw.toFixed(4)} | ${r.bound.toFixed(4)} | ${(r.sim.mean / r.bound).toFixed(4)} | ${r.meanBatch.toFixed(2)} | ${r.formulaBatch.toFixed(2)} |`,
+    );
   }
   console.log(lines.join('\n'));
 });
 
 test('simulator: on a deterministic linear device the fitted cost equals the true cost (same latencies)', () => {
   const arrivalsMs = burstArrivals(1500, 6000, { atMs: 3000, lengthMs: 300, factor: 2 }, 3);
-  const run = (costSource: 'true' | 'fitted') =>
-    simulate({ policy: sloPolicy, cost: { alphaMs: 0.2, tau0Ms: 20 }, arrivalsMs, sloMs: 100, maxBatch: 1024, objectiveMs: 50, costSource });
+  const base = { policy: sloPolicy, cost: { alphaMs: 0.2, tau0Ms: 20 }, arrivalsMs, sloMs: 100, maxBatch: 1024, objectiveMs: 50 };
+  const run = (costSource: 'true' | 'fitted') => simulate({ ...base, costSource });
   const a = run('true');
   const b = run('fitted');
   assert.equal(a.batches, b.batches);
   a.latenciesMs.forEach((l, i) => assert.ok(Math.abs(l - b.latenciesMs[i]) < 1e-9, `item ${i}: ${l} vs ${b.latenciesMs[i]}`));
   // With no probe the fit starts empty: slo then dispatches greedily until two batch sizes have been seen.
-  const cold = simulate({ policy: sloPolicy, cost: { alphaMs: 0.2, tau0Ms: 20 }, arrivalsMs, sloMs: 100, maxBatch: 1024, objectiveMs: 50, costSource: 'fitted', probeSizes: [] });
+  const cold = simulate({ ...base, costSource: 'fitted', probeSizes: [] });
   assert.equal(cold.items, a.items);
 });
 
@@ -369,37 +396,37 @@ test('slo uses fewer joules per inference than greedy at low load, and its mean 
 // fixed-delay 99.47%; whole run 99.92% / 99.91%. A narrow win: the seed-003 burst is short.
 // fixed-delay degenerates to greedy here (the oldest item has waited longer than 10 ms whenever the lane
 // frees).
-test(
-  'under the seed-003 burst, slo keeps higher SLO attainment than fixed-delay tuned for the base rate',
-  () => {
-    const rate = 1500;
-    const atMs = 6000;
-    const windowMs = 1300;
-    const hStar = holdForObjective(rate, GPU_COST, OBJECTIVE_MS / 1000);
-    const preferred = Math.round(expectedBatchSize(rate, GPU_COST, hStar));
-    const fixed = fixedDelayPolicy({ maxQueueDelayMs: 0.1 * SLO_MS, preferredBatchSize: preferred });
-    const tally = { slo: { ok: 0, all: 0, overall: 0 }, fixed: { ok: 0, all: 0, overall: 0 } };
-    const seeds = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-    for (const seed of seeds) {
-      const arrivals = burstArrivals(rate, 12_000, { atMs, lengthMs: 300, factor: 2 }, seed);
-      for (const [name, policy] of [['slo', sloPolicy], ['fixed', fixed]] as const) {
-        const r = runGpu(policy, arrivals, 0.2);
-        const t = tally[name];
-        t.overall += r.sloAttainment / seeds.length;
-        arrivals.forEach((a, i) => {
-          if (a >= atMs && a < atMs + windowMs) {
-            t.all++;
-            if (r.latenciesMs[i] <= SLO_MS) t.ok++;
-          }
-        });
-      }
+test('under the seed-003 burst, slo keeps higher SLO attainment than fixed-delay tuned for the base rate', () => {
+  const rate = 1500;
+  const atMs = 6000;
+  const windowMs = 1300;
+  const hStar = holdForObjective(rate, GPU_COST, OBJECTIVE_MS / 1000);
+  const preferred = Math.round(expectedBatchSize(rate, GPU_COST, hStar));
+  const fixed = fixedDelayPolicy({ maxQueueDelayMs: 0.1 * SLO_MS, preferredBatchSize: preferred });
+  const tally = { slo: { ok: 0, all: 0, overall: 0 }, fixed: { ok: 0, all: 0, overall: 0 } };
+  const seeds = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  for (const seed of seeds) {
+    const arrivals = burstArrivals(rate, 12_000, { atMs, lengthMs: 300, factor: 2 }, seed);
+    for (const [name, policy] of [
+      ['slo', sloPolicy],
+      ['fixed', fixed],
+    ] as const) {
+      const r = runGpu(policy, arrivals, 0.2);
+      const t = tally[name];
+      t.overall += r.sloAttainment / seeds.length;
+      arrivals.forEach((a, i) => {
+        if (a >= atMs && a < atMs + windowMs) {
+          t.all++;
+          if (r.latenciesMs[i] <= SLO_MS) t.ok++;
+        }
+      });
     }
-    const inBurst = (t: { ok: number; all: number }) => t.ok / t.all;
-    const figures =
-      `preferred batch ${preferred}, h* ${(1000 * hStar).toFixed(2)} ms; within SLO in [6.0 s, 7.3 s): ` +
-      `slo ${(100 * inBurst(tally.slo)).toFixed(2)}%, fixed-delay ${(100 * inBurst(tally.fixed)).toFixed(2)}%; ` +
-      `whole run: slo ${(100 * tally.slo.overall).toFixed(2)}%, fixed-delay ${(100 * tally.fixed.overall).toFixed(2)}%`;
-    if (process.env.SIM_TABLE) console.log(figures);
-    assert.ok(inBurst(tally.slo) > inBurst(tally.fixed), figures);
-  },
-);
+  }
+  const inBurst = (t: { ok: number; all: number }) => t.ok / t.all;
+  const figures =
+    `preferred batch ${preferred}, h* ${(1000 * hStar).toFixed(2)} ms; within SLO in [6.0 s, 7.3 s): ` +
+    `slo ${(100 * inBurst(tally.slo)).toFixed(2)}%, fixed-delay ${(100 * inBurst(tally.fixed)).toFixed(2)}%; ` +
+    `whole run: slo ${(100 * tally.slo.overall).toFixed(2)}%, fixed-delay ${(100 * tally.fixed.overall).toFixed(2)}%`;
+  if (process.env.SIM_TABLE) console.log(figures);
+  assert.ok(inBurst(tally.slo) > inBurst(tally.fixed), figures);
+});

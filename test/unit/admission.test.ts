@@ -79,7 +79,11 @@ test('after pre, a refused call whose own work alone exceeds its SLO never fits;
   const never = admit({ ...base, nowMs: 1060, deadlineMs: 1050, ownHostMs: 60, sloMs: 50, itemsAhead: 3 });
   assert.equal(never.admit, false);
   assert.ok(!never.admit && never.neverFits === true && never.retryAfterSec === 0, JSON.stringify(never));
-  assert.ok(!never.admit && /65 ms even on an idle runtime \(60 ms to prepare, 5\.0 ms on the device\), more than its SLO of 50 ms/.test(never.reason), !never.admit ? never.reason : '');
+  assert.ok(
+    !never.admit &&
+      /65 ms even on an idle runtime \(60 ms to prepare, 5\.0 ms on the device\), more than its SLO of 50 ms/.test(never.reason),
+    !never.admit ? never.reason : '',
+  );
   // Own work 10 ms, but 40 items ahead: late now, would fit on a less busy runtime.
   const busy = admit({ ...base, nowMs: 1010, deadlineMs: 1050, ownHostMs: 10, sloMs: 50, itemsAhead: 40 });
   assert.ok(!busy.admit && !busy.neverFits && busy.retryAfterSec >= 1, JSON.stringify(busy));

@@ -12,7 +12,10 @@ test('a client error becomes a status and a code: 408 for a timeout, 431 for hug
   const t = clientErrorReply(coded('ERR_HTTP_REQUEST_TIMEOUT'), timeouts);
   assert.deepEqual([t.status, t.code], [408, 'request_timeout']);
   assert.match(t.message, /10000 ms.*30000 ms/);
-  assert.deepEqual([clientErrorReply(coded('HPE_HEADER_OVERFLOW'), timeouts).status, clientErrorReply(coded('HPE_HEADER_OVERFLOW'), timeouts).code], [431, 'headers_too_large']);
+  assert.deepEqual(
+    [clientErrorReply(coded('HPE_HEADER_OVERFLOW'), timeouts).status, clientErrorReply(coded('HPE_HEADER_OVERFLOW'), timeouts).code],
+    [431, 'headers_too_large'],
+  );
   const bad = clientErrorReply(coded('HPE_INVALID_METHOD'), timeouts);
   assert.deepEqual([bad.status, bad.code], [400, 'bad_request']);
   assert.match(bad.message, /HPE_INVALID_METHOD/);

@@ -58,7 +58,9 @@ describe('route order', () => {
   });
 
   test('round-robin turns through the available origins', () => {
-    const firsts = [0, 1, 2, 3, 4, 5].map((turn) => routeOrder('mlp', view(origins.slice(0, 3)), { ...opts, routing: 'round-robin', turn })[0]);
+    const firsts = [0, 1, 2, 3, 4, 5].map(
+      (turn) => routeOrder('mlp', view(origins.slice(0, 3)), { ...opts, routing: 'round-robin', turn })[0],
+    );
     assert.deepEqual(firsts, [...origins.slice(0, 3), ...origins.slice(0, 3)]);
   });
 });
@@ -70,7 +72,8 @@ describe('retry decisions and budgets', () => {
     assert.equal(shouldTryNext({ kind: 'unreachable' }, 50, 2, 0), false);
     assert.equal(shouldTryNext({ kind: 'answer', status: 503 }, 1.5, 2, 2), false);
     assert.equal(shouldTryNext({ kind: 'timeout' }, 50, 2, 2), false);
-    for (const status of [200, 400, 404, 413, 500]) assert.equal(shouldTryNext({ kind: 'answer', status }, 50, 2, 2), false, String(status));
+    for (const status of [200, 400, 404, 413, 500])
+      assert.equal(shouldTryNext({ kind: 'answer', status }, 50, 2, 2), false, String(status));
     assert.equal(retryAfterMs('3'), 3000);
     assert.equal(retryAfterMs(null), 1000);
   });
@@ -118,7 +121,11 @@ describe('origin pool', () => {
   });
 
   test('the load header round-trips and a malformed one is ignored', () => {
-    assert.deepEqual(parseLoad(formatLoad({ waiting: 3, ratePerSec: 812.5, maxRatePerSec: null })), { waiting: 3, ratePerSec: 812.5, maxRatePerSec: null });
+    assert.deepEqual(parseLoad(formatLoad({ waiting: 3, ratePerSec: 812.5, maxRatePerSec: null })), {
+      waiting: 3,
+      ratePerSec: 812.5,
+      maxRatePerSec: null,
+    });
     assert.equal(parseLoad('waiting=x'), undefined);
     assert.equal(parseLoad(null), undefined);
   });

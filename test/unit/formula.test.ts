@@ -1,5 +1,5 @@
-import { test } from "node:test";
-import assert from "node:assert/strict";
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import {
   type BatchCost,
   type PowerModel,
@@ -13,7 +13,7 @@ import {
   meanLatencyBoundWithHold,
   sloFeasibility,
   utilization,
-} from "../../runtime/scheduler/formula.ts";
+} from '../../runtime/scheduler/formula.ts';
 
 // A spread of batch costs in seconds: tau0-heavy, alpha-heavy, the 128-2048-2048-10 MLP of hono.config.ts
 // (about 0.6 ms at batch 1, 7.7 ms at 128), and a GPU-like one.
@@ -88,26 +88,26 @@ function chainMoments(lambda: number, cost: BatchCost, hold: number): { latency:
   return { latency: ((lambda * ec2) / 2 + alpha * eb2 + tau0 * eb) / eb, meanBatch: eb };
 }
 
-test("batchTime and utilization", () => {
+test('batchTime and utilization', () => {
   const cost = { alpha: 0.002, tau0: 0.005 };
-  close(batchTime(cost, 0), 0.005, 1e-15, "tau(0)");
-  close(batchTime(cost, 10), 0.025, 1e-15, "tau(10)");
-  close(utilization(100, cost), 0.2, 1e-15, "rho");
+  close(batchTime(cost, 0), 0.005, 1e-15, 'tau(0)');
+  close(batchTime(cost, 10), 0.025, 1e-15, 'tau(10)');
+  close(utilization(100, cost), 0.2, 1e-15, 'rho');
 });
 
-test("U(0) = 3*tau0/2 + alpha", () => {
+test('U(0) = 3*tau0/2 + alpha', () => {
   for (const cost of costs) {
     close(meanLatencyBound(0, cost), 1.5 * cost.tau0 + cost.alpha, 1e-15, `U(0) for ${JSON.stringify(cost)}`);
   }
 });
 
-test("U matches a hand-computed value", () => {
+test('U matches a hand-computed value', () => {
   // alpha = 1 ms, tau0 = 10 ms, lambda = 500/s: rho = 0.5,
   // U = 0.03/(2*0.5) + 0.001*2.5/(2*0.75) = 0.03 + 0.0016666...
-  close(meanLatencyBound(500, { alpha: 0.001, tau0: 0.01 }), 0.03 + 0.0025 / 1.5, 1e-13, "U");
+  close(meanLatencyBound(500, { alpha: 0.001, tau0: 0.01 }), 0.03 + 0.0025 / 1.5, 1e-13, 'U');
 });
 
-test("U is increasing in lambda and infinite from rho = 1", () => {
+test('U is increasing in lambda and infinite from rho = 1', () => {
   for (const cost of costs) {
     let prev = -Infinity;
     for (let rho = 0; rho < 0.999; rho += 0.01) {
@@ -122,7 +122,7 @@ test("U is increasing in lambda and infinite from rho = 1", () => {
   }
 });
 
-test("U agrees with the stationary batch-size chain of the slower system (independent calculation)", () => {
+test('U agrees with the stationary batch-size chain of the slower system (independent calculation)', () => {
   const points: Array<[BatchCost, number]> = [
     [{ alpha: 0.001, tau0: 0.01 }, 0.3],
     [{ alpha: 0.001, tau0: 0.01 }, 0.7],
@@ -156,7 +156,7 @@ test("U_h agrees with the chain with a hold, and mean batch with the chain's mea
 
 // The bounds against the real policies in virtual time: test/sim/simulator.test.ts.
 
-test("U_h(lambda, 0) = U(lambda) and U_h increases with h", () => {
+test('U_h(lambda, 0) = U(lambda) and U_h increases with h', () => {
   for (const cost of costs) {
     for (const rho of rhos) {
       const lambda = rho / cost.alpha;
@@ -171,14 +171,14 @@ test("U_h(lambda, 0) = U(lambda) and U_h increases with h", () => {
   }
 });
 
-test("expectedBatchSize = lambda*(tau0+h)/(1-rho)", () => {
+test('expectedBatchSize = lambda*(tau0+h)/(1-rho)', () => {
   const cost = { alpha: 0.001, tau0: 0.01 };
-  close(expectedBatchSize(500, cost), (500 * 0.01) / 0.5, 1e-14, "E[B]");
-  close(expectedBatchSize(500, cost, 0.004), (500 * 0.014) / 0.5, 1e-14, "E[B] with hold");
+  close(expectedBatchSize(500, cost), (500 * 0.01) / 0.5, 1e-14, 'E[B]');
+  close(expectedBatchSize(500, cost, 0.004), (500 * 0.014) / 0.5, 1e-14, 'E[B] with hold');
   assert.equal(expectedBatchSize(0, cost), 0);
 });
 
-test("h* makes U_h(lambda, h*) = S when U < S, and is 0 otherwise", () => {
+test('h* makes U_h(lambda, h*) = S when U < S, and is 0 otherwise', () => {
   for (const cost of costs) {
     for (const rho of rhos) {
       const lambda = rho / cost.alpha;
@@ -196,7 +196,7 @@ test("h* makes U_h(lambda, h*) = S when U < S, and is 0 otherwise", () => {
   }
 });
 
-test("maxRateWithin solves U(lambda) = S", () => {
+test('maxRateWithin solves U(lambda) = S', () => {
   for (const cost of costs) {
     const u0 = meanLatencyBound(0, cost);
     for (const factor of [1.0001, 1.1, 2, 5, 50, 1e6]) {
@@ -211,7 +211,7 @@ test("maxRateWithin solves U(lambda) = S", () => {
   }
 });
 
-test("maxRateWithin edge cases: infeasible, exactly U(0), alpha = 0", () => {
+test('maxRateWithin edge cases: infeasible, exactly U(0), alpha = 0', () => {
   const cost = { alpha: 0.001, tau0: 0.02 };
   assert.equal(maxRateWithin(cost, 0.02), 0); // U(0) = 31 ms > 20 ms
   assert.equal(maxRateWithin(cost, meanLatencyBound(0, cost)), 0);
@@ -222,11 +222,11 @@ test("maxRateWithin edge cases: infeasible, exactly U(0), alpha = 0", () => {
   assert.equal(meanLatencyBound(1e9, { alpha: 0, tau0: 0.01 }), 0.015);
 });
 
-test("sloFeasibility says why an SLO cannot be met", () => {
+test('sloFeasibility says why an SLO cannot be met', () => {
   const cost = { alpha: 0.001, tau0: 0.02 };
   const bad = sloFeasibility(cost, 0.02);
   assert.equal(bad.feasible, false);
-  close(bad.zeroLoadBound, 0.031, 1e-15, "zero-load bound");
+  close(bad.zeroLoadBound, 0.031, 1e-15, 'zero-load bound');
   assert.ok(bad.reason !== undefined);
   assert.match(bad.reason, /20 ms/);
   assert.match(bad.reason, /31 ms/);
@@ -238,7 +238,7 @@ test("sloFeasibility says why an SLO cannot be met", () => {
   assert.ok(maxRateWithin(cost, 0.05) > 0);
 });
 
-test("joules per inference falls as the hold grows (busy > idle)", () => {
+test('joules per inference falls as the hold grows (busy > idle)', () => {
   const power: PowerModel = { busyWatts: 70, idleWatts: 15 };
   for (const cost of costs) {
     for (const rho of rhos.filter((r) => r > 0)) {
@@ -255,7 +255,7 @@ test("joules per inference falls as the hold grows (busy > idle)", () => {
   }
 });
 
-test("joules per inference never increases with load (seed 004)", () => {
+test('joules per inference never increases with load (seed 004)', () => {
   const powers: PowerModel[] = [
     { busyWatts: 70, idleWatts: 15 },
     { busyWatts: 300, idleWatts: 50 },
@@ -280,22 +280,22 @@ test("joules per inference never increases with load (seed 004)", () => {
   }
 });
 
-test("joules per inference: hand-computed value, zero load, saturation", () => {
+test('joules per inference: hand-computed value, zero load, saturation', () => {
   const cost = { alpha: 0.001, tau0: 0.01 };
   const power = { busyWatts: 70, idleWatts: 15 };
   // lambda = 200: rho = 0.2, B = 200*0.01/0.8 = 2.5, f = 200*(0.001 + 0.01/2.5) = 1.0 -> J = 70/200
-  close(joulesPerInference(200, cost, power), 70 / 200, 1e-12, "J at rho 0.2");
+  close(joulesPerInference(200, cost, power), 70 / 200, 1e-12, 'J at rho 0.2');
   // same with a 5 ms hold: B = 200*0.015/0.8 = 3.75, f = 200*(0.001 + 0.01/3.75) = 0.7333...
   const f = 200 * (0.001 + 0.01 / 3.75);
-  close(joulesPerInference(200, cost, power, 0.005), (70 * f + 15 * (1 - f)) / 200, 1e-12, "J with hold");
+  close(joulesPerInference(200, cost, power, 0.005), (70 * f + 15 * (1 - f)) / 200, 1e-12, 'J with hold');
   // lambda = 50: B = 50*0.01/0.95 = 0.526 -> 1, f = 50*0.011 = 0.55, J = (70*0.55 + 15*0.45)/50
-  close(joulesPerInference(50, cost, power), (70 * 0.55 + 15 * 0.45) / 50, 1e-12, "J at light load");
-  close(joulesPerInference(0, cost, power), 70 * 0.011, 1e-15, "J at zero load");
-  close(joulesPerInference(1000, cost, power), 70 * 0.001, 1e-15, "J at rho = 1");
-  close(joulesPerInference(5000, cost, power), 70 * 0.001, 1e-15, "J beyond rho = 1");
+  close(joulesPerInference(50, cost, power), (70 * 0.55 + 15 * 0.45) / 50, 1e-12, 'J at light load');
+  close(joulesPerInference(0, cost, power), 70 * 0.011, 1e-15, 'J at zero load');
+  close(joulesPerInference(1000, cost, power), 70 * 0.001, 1e-15, 'J at rho = 1');
+  close(joulesPerInference(5000, cost, power), 70 * 0.001, 1e-15, 'J beyond rho = 1');
 });
 
-test("batchCapForMemory", () => {
+test('batchCapForMemory', () => {
   assert.equal(batchCapForMemory(64, undefined, 1000), 64);
   assert.equal(batchCapForMemory(64, 10_000, 1000), 10);
   assert.equal(batchCapForMemory(64, 10_999, 1000), 10);
@@ -304,42 +304,39 @@ test("batchCapForMemory", () => {
   assert.equal(batchCapForMemory(64, 0, 1000), 1);
   assert.equal(batchCapForMemory(Infinity, 4096, 1024), 4);
   assert.throws(() => batchCapForMemory(0, 100, 1), {
-    name: "RangeError",
-    message: "maxBatch must be a whole number >= 1 or Infinity, got 0",
+    name: 'RangeError',
+    message: 'maxBatch must be a whole number >= 1 or Infinity, got 0',
   });
   assert.throws(() => batchCapForMemory(2.5, 100, 1), /maxBatch/);
   assert.throws(() => batchCapForMemory(4, -1, 1), {
-    name: "RangeError",
-    message: "memoryBudgetBytes must be a number >= 0 or undefined, got -1",
+    name: 'RangeError',
+    message: 'memoryBudgetBytes must be a number >= 0 or undefined, got -1',
   });
   assert.throws(() => batchCapForMemory(4, 100, 0), {
-    name: "RangeError",
-    message: "bytesPerItem must be a finite number > 0, got 0",
+    name: 'RangeError',
+    message: 'bytesPerItem must be a finite number > 0, got 0',
   });
 });
 
-test("bad arguments throw RangeErrors that name the argument, the expectation and the value", () => {
+test('bad arguments throw RangeErrors that name the argument, the expectation and the value', () => {
   const cost = { alpha: 0.001, tau0: 0.01 };
   const power = { busyWatts: 70, idleWatts: 15 };
   const cases: Array<[() => unknown, string]> = [
-    [() => meanLatencyBound(1, { alpha: -1, tau0: 0.01 }), "alpha must be a finite number >= 0, got -1"],
-    [() => meanLatencyBound(1, { alpha: 0.001, tau0: NaN }), "tau0 must be a finite number >= 0, got NaN"],
-    [() => meanLatencyBound(-5, cost), "lambda must be a finite number >= 0, got -5"],
-    [() => utilization(NaN, cost), "lambda must be a finite number >= 0, got NaN"],
-    [() => utilization(Infinity, cost), "lambda must be a finite number >= 0, got Infinity"],
-    [() => batchTime(cost, -1), "b must be a finite number >= 0, got -1"],
-    [() => meanLatencyBoundWithHold(1, cost, -0.5), "hold must be a finite number >= 0, got -0.5"],
-    [() => expectedBatchSize(1, cost, NaN), "hold must be a finite number >= 0, got NaN"],
-    [() => holdForObjective(1, cost, -0.01), "objective must be a finite number >= 0, got -0.01"],
-    [() => maxRateWithin(cost, NaN), "objective must be a finite number >= 0, got NaN"],
-    [() => sloFeasibility(cost, -1), "slo must be a finite number >= 0, got -1"],
-    [
-      () => joulesPerInference(1, cost, { busyWatts: -70, idleWatts: 15 }),
-      "busyWatts must be a finite number >= 0, got -70",
-    ],
-    [() => joulesPerInference(1, cost, power, -1), "hold must be a finite number >= 0, got -1"],
+    [() => meanLatencyBound(1, { alpha: -1, tau0: 0.01 }), 'alpha must be a finite number >= 0, got -1'],
+    [() => meanLatencyBound(1, { alpha: 0.001, tau0: NaN }), 'tau0 must be a finite number >= 0, got NaN'],
+    [() => meanLatencyBound(-5, cost), 'lambda must be a finite number >= 0, got -5'],
+    [() => utilization(NaN, cost), 'lambda must be a finite number >= 0, got NaN'],
+    [() => utilization(Infinity, cost), 'lambda must be a finite number >= 0, got Infinity'],
+    [() => batchTime(cost, -1), 'b must be a finite number >= 0, got -1'],
+    [() => meanLatencyBoundWithHold(1, cost, -0.5), 'hold must be a finite number >= 0, got -0.5'],
+    [() => expectedBatchSize(1, cost, NaN), 'hold must be a finite number >= 0, got NaN'],
+    [() => holdForObjective(1, cost, -0.01), 'objective must be a finite number >= 0, got -0.01'],
+    [() => maxRateWithin(cost, NaN), 'objective must be a finite number >= 0, got NaN'],
+    [() => sloFeasibility(cost, -1), 'slo must be a finite number >= 0, got -1'],
+    [() => joulesPerInference(1, cost, { busyWatts: -70, idleWatts: 15 }), 'busyWatts must be a finite number >= 0, got -70'],
+    [() => joulesPerInference(1, cost, power, -1), 'hold must be a finite number >= 0, got -1'],
   ];
   for (const [fn, message] of cases) {
-    assert.throws(fn, { name: "RangeError", message });
+    assert.throws(fn, { name: 'RangeError', message });
   }
 });

@@ -21,7 +21,15 @@ describe('parseSmiLine', () => {
     assert.deepEqual(parseSmiLine('[Not Supported], 512000'), { watts: null, energyJ: 512 });
   });
   test('anything else is not a sample', () => {
-    for (const line of ['', 'power.draw [W], total_energy_consumption [mJ]', 'Failed to initialize NVML: Driver/library version mismatch', '71.45', '71.45, 12, 3', '71.45 W, 1000', 'NaN, 1']) {
+    for (const line of [
+      '',
+      'power.draw [W], total_energy_consumption [mJ]',
+      'Failed to initialize NVML: Driver/library version mismatch',
+      '71.45',
+      '71.45, 12, 3',
+      '71.45 W, 1000',
+      'NaN, 1',
+    ]) {
       assert.equal(parseSmiLine(line), undefined, line);
     }
   });
@@ -29,9 +37,28 @@ describe('parseSmiLine', () => {
 
 describe('energyOver', () => {
   test('the counter where both ends have it, else power integrated', () => {
-    assert.equal(energyOver([{ atMs: 0, watts: 50, energyJ: 10 }, { atMs: 1000, watts: 50, energyJ: 70 }]), 60);
-    assert.equal(energyOver([{ atMs: 0, watts: 40, energyJ: null }, { atMs: 500, watts: 60, energyJ: null }, { atMs: 1500, watts: 60, energyJ: null }]), 25 + 60);
-    assert.equal(energyOver([{ atMs: 0, watts: null, energyJ: null }, { atMs: 1000, watts: 60, energyJ: null }]), null);
+    assert.equal(
+      energyOver([
+        { atMs: 0, watts: 50, energyJ: 10 },
+        { atMs: 1000, watts: 50, energyJ: 70 },
+      ]),
+      60,
+    );
+    assert.equal(
+      energyOver([
+        { atMs: 0, watts: 40, energyJ: null },
+        { atMs: 500, watts: 60, energyJ: null },
+        { atMs: 1500, watts: 60, energyJ: null },
+      ]),
+      25 + 60,
+    );
+    assert.equal(
+      energyOver([
+        { atMs: 0, watts: null, energyJ: null },
+        { atMs: 1000, watts: 60, energyJ: null },
+      ]),
+      null,
+    );
     assert.equal(energyOver([{ atMs: 0, watts: 60, energyJ: 1 }]), null);
   });
 });
@@ -69,8 +96,11 @@ describe('GpuEnergy against a stand-in nvidia-smi on PATH (no GPU here: not a re
 
   test('samples one long-running child line by line; energy is shared by device time', async () => {
     // 100 W, and the energy counter in mJ rising with it, every -lms milliseconds; one process throughout.
-    standIn('ok', `const ms = Number(process.argv[process.argv.indexOf('-lms') + 1]); const t0 = Date.now();
-setInterval(() => console.log('100.00, ' + Math.round(5e6 + 100 * (Date.now() - t0))), ms);`);
+    standIn(
+      'ok',
+      `const ms = Number(process.argv[process.argv.indexOf('-lms') + 1]); const t0 = Date.now();
+setInterval(() => console.log('100.00, ' + Math.round(5e6 + 100 * (Date.now() - t0))), ms);`,
+    );
     const e = started();
     try {
       // Batches booked before the window's first sample do not count, so book until a figure appears.

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { poissonArrivals } from '../../runtime/scheduler/arrivals.ts';
-import { hostSojourn, maxRateWithin, maxRateWithinPath, pathLatencyBound, meanLatencyBoundWithHold, attributedJoulesPerInference } from '../../runtime/scheduler/formula.ts';
+import {
+  hostSojourn,
+  maxRateWithin,
+  maxRateWithinPath,
+  pathLatencyBound,
+  meanLatencyBoundWithHold,
+  attributedJoulesPerInference,
+} from '../../runtime/scheduler/formula.ts';
 import { greedyPolicy, sloPolicy } from '../../runtime/scheduler/policies/index.ts';
 import { simulate, type SimulationResult } from '../../runtime/scheduler/simulator.ts';
 import type { BatchPolicy } from '../../runtime/scheduler/types.ts';
@@ -15,7 +22,11 @@ import type { BatchPolicy } from '../../runtime/scheduler/types.ts';
 const MLP = { alphaMs: 0.1, tau0Ms: 1.1 };
 const SERVE = { preMs: 0.15, postMs: 0.05 };
 
-function run(policy: BatchPolicy, rate: number, opts: { admission: boolean; shedMs: number; seed?: number; durationMs?: number }): SimulationResult {
+function run(
+  policy: BatchPolicy,
+  rate: number,
+  opts: { admission: boolean; shedMs: number; seed?: number; durationMs?: number },
+): SimulationResult {
   return simulate({
     policy,
     cost: MLP,
@@ -107,8 +118,14 @@ test('simulator: slo keeps as many calls within the SLO as greedy from rho 0.2 t
       jSlo += a.joulesPerInference!;
       jGreedy += b.joulesPerInference!;
     }
-    t.diagnostic(`rho ${rho}: attainment slo ${((100 * slo) / 6).toFixed(2)}% greedy ${((100 * greedy) / 6).toFixed(2)}%, J/inf slo ${(jSlo / 6).toFixed(4)} greedy ${(jGreedy / 6).toFixed(4)}`);
-    assert.ok(slo / 6 >= greedy / 6 - 0.005, `rho ${rho}: slo ${((100 * slo) / 6).toFixed(2)}% vs greedy ${((100 * greedy) / 6).toFixed(2)}%`);
-    if (rho === 0.2) assert.ok(jSlo <= 0.6 * jGreedy, `energy at rho 0.2: slo ${(jSlo / 6).toFixed(4)} J vs greedy ${(jGreedy / 6).toFixed(4)} J`);
+    t.diagnostic(
+      `rho ${rho}: attainment slo ${((100 * slo) / 6).toFixed(2)}% greedy ${((100 * greedy) / 6).toFixed(2)}%, J/inf slo ${(jSlo / 6).toFixed(4)} greedy ${(jGreedy / 6).toFixed(4)}`,
+    );
+    assert.ok(
+      slo / 6 >= greedy / 6 - 0.005,
+      `rho ${rho}: slo ${((100 * slo) / 6).toFixed(2)}% vs greedy ${((100 * greedy) / 6).toFixed(2)}%`,
+    );
+    if (rho === 0.2)
+      assert.ok(jSlo <= 0.6 * jGreedy, `energy at rho 0.2: slo ${(jSlo / 6).toFixed(4)} J vs greedy ${(jGreedy / 6).toFixed(4)} J`);
   }
 });

@@ -12,7 +12,9 @@ function importGraph(): Map<string, string[]> {
   const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const abs = path.join(root, file);
-    const deps = [...readFileSync(abs, 'utf8').matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g)].map((m) => path.resolve(path.dirname(abs), m[1]));
+    const deps = [...readFileSync(abs, 'utf8').matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g)].map((m) =>
+      path.resolve(path.dirname(abs), m[1]),
+    );
     graph.set(abs, deps);
   }
   return graph;

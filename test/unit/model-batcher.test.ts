@@ -38,7 +38,8 @@ class RecordingDevice implements BatchDevice {
         model,
         ids,
         deadlineMs,
-        finish: () => resolve({ outputs: { y: { type: 'float32', data: Float32Array.from(ids, (id) => id * 10), dims: [n, 1] } }, runMs: 1 + 0.5 * n }),
+        finish: () =>
+          resolve({ outputs: { y: { type: 'float32', data: Float32Array.from(ids, (id) => id * 10), dims: [n, 1] } }, runMs: 1 + 0.5 * n }),
         fail: (message) => reject(new Error(message)),
       });
     });
@@ -117,16 +118,42 @@ test('greedy: a free lane takes the first item alone, then everything that waite
   assert.equal(batcher.waiting, 5);
   device.runs[0].finish();
   await turn();
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [2, 3, 4, 5]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [2, 3, 4, 5]],
+  );
   device.runs[1].finish();
   await turn();
   device.runs[2].finish();
   const outcomes = (await Promise.all(calls)) as BatchOutcome[];
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [2, 3, 4, 5], [6]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [2, 3, 4, 5], [6]],
+  );
   // Each item got its own row of its batch's output, and the facts of the batch it rode in.
-  assert.deepEqual(outcomes.map((o) => o.outputs.y.data[0]), [10, 20, 30, 40, 50, 60]);
-  assert.deepEqual(outcomes.map((o) => [o.batchId, o.batchSize]), [[1, 1], [2, 4], [2, 4], [2, 4], [2, 4], [3, 1]]);
-  assert.deepEqual(records.map((r) => [r.batchId, r.size, r.runMs, r.ok]), [[1, 1, 1.5, true], [2, 4, 3, true], [3, 1, 1.5, true]]);
+  assert.deepEqual(
+    outcomes.map((o) => o.outputs.y.data[0]),
+    [10, 20, 30, 40, 50, 60],
+  );
+  assert.deepEqual(
+    outcomes.map((o) => [o.batchId, o.batchSize]),
+    [
+      [1, 1],
+      [2, 4],
+      [2, 4],
+      [2, 4],
+      [2, 4],
+      [3, 1],
+    ],
+  );
+  assert.deepEqual(
+    records.map((r) => [r.batchId, r.size, r.runMs, r.ok]),
+    [
+      [1, 1, 1.5, true],
+      [2, 4, 3, true],
+      [3, 1, 1.5, true],
+    ],
+  );
   assert.equal(device.runs[0].model.file, '/srv/m.onnx');
   assert.ok(batcher.idle);
 });
@@ -139,17 +166,28 @@ test('none: every item rides alone, whatever waits', async () => {
     device.runs[i].finish();
   }
   await Promise.all(calls);
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [2], [3]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [2], [3]],
+  );
 });
 
 test('fixed-delay: holds until the preferred batch is reached, or until the oldest has waited the delay', async () => {
-  const { device, submit, clock } = setUp({ policy: 'fixed-delay', maxBatch: 8, fixedDelay: { maxQueueDelay: '5ms', preferredBatchSize: 3 } });
+  const { device, submit, clock } = setUp({
+    policy: 'fixed-delay',
+    maxBatch: 8,
+    fixedDelay: { maxQueueDelay: '5ms', preferredBatchSize: 3 },
+  });
   const first = [1, 2].map((id) => outcomeOf(submit(id)));
   await turn();
   assert.deepEqual(device.sizes, [], 'two of a preferred three: held');
   const third = outcomeOf(submit(3));
   await turn();
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1, 2, 3]], 'the third filled the preferred batch');
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1, 2, 3]],
+    'the third filled the preferred batch',
+  );
   device.runs[0].finish();
   await Promise.all([...first, third]);
   const late = outcomeOf(submit(4));
@@ -178,7 +216,11 @@ test('a client that leaves before dispatch takes its item out of the queue: no d
   await turn();
   device.runs[1].finish();
   await Promise.all([first, staying]);
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [3]], 'item 2 never reached the device');
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [3]],
+    'item 2 never reached the device',
+  );
   // A client already gone is refused at once and never queued; one that stays stops being listened to.
   const already = new ManualCancellation();
   already.cancel();
@@ -191,7 +233,10 @@ test('a client that leaves before dispatch takes its item out of the queue: no d
   device.runs[2].finish();
   assert.equal(((await served) as BatchOutcome).outputs.y.data[0], 50);
   assert.equal(kept.listening, 0, 'settled: the batcher stopped listening');
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [3], [5]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [3], [5]],
+  );
 });
 
 test('a client that leaves after dispatch changes nothing: its batch runs and it gets its answer', async () => {
@@ -210,7 +255,10 @@ test('a failed run fails only its own batch, with one error id; the next batch r
   await turn();
   device.runs[0].finish();
   await turn();
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [2, 3]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [2, 3]],
+  );
   device.runs[1].fail('index out of range');
   const [one, two, three] = await Promise.all(calls);
   assert.equal((one as BatchOutcome).outputs.y.data[0], 10);
@@ -220,7 +268,13 @@ test('a failed run fails only its own batch, with one error id; the next batch r
     assert.equal(failed.message, `model "m" failed on batch 2; the log has the reason under error id ${(two as RunFailedError).errorId}`);
     assert.deepEqual(failed.details, { model: 'm', batchId: 2, batchSize: 2, errorId: (two as RunFailedError).errorId });
   }
-  assert.deepEqual(records.map((r) => [r.batchId, r.ok]), [[1, true], [2, false]]);
+  assert.deepEqual(
+    records.map((r) => [r.batchId, r.ok]),
+    [
+      [1, true],
+      [2, false],
+    ],
+  );
   assert.equal(records[1].errorId, (two as RunFailedError).errorId);
   assert.equal(records[1].error, 'index out of range');
   // The queue carries on.
@@ -243,7 +297,10 @@ test('expiry: an item that may be shed and can no longer meet its deadline gets 
   const expired = await shed;
   assert.ok(expired instanceof OverloadedError);
   assert.match(expired.message, /"f" can no longer meet its deadline/);
-  assert.deepEqual(device.runs.map((r) => r.ids), [[1], [3]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[1], [3]],
+  );
   device.runs[1].finish();
   await Promise.all([first, serveLate]);
 });
@@ -257,7 +314,14 @@ test('the earliest deadline of a batch is what it waits for a lane with', async 
   await turn();
   device.runs[1].finish();
   await Promise.all([first, ...rest]);
-  assert.deepEqual(device.runs.map((r) => [r.ids, r.deadlineMs]), [[[1], 1500], [[3, 2], 1200]], 'earliest deadline first, and the batch carries it');
+  assert.deepEqual(
+    device.runs.map((r) => [r.ids, r.deadlineMs]),
+    [
+      [[1], 1500],
+      [[3, 2], 1200],
+    ],
+    'earliest deadline first, and the batch carries it',
+  );
 });
 
 test('the warm-up probe runs copies of one item at each size straight on the device; anchored, its times enter the fit', async () => {
@@ -268,9 +332,21 @@ test('the warm-up probe runs copies of one item at each size straight on the dev
     device.runs[i].finish();
   }
   await probing;
-  assert.deepEqual(device.runs.map((r) => r.ids), [[7], [7, 7, 7, 7], [7], [7, 7, 7, 7]]);
-  assert.deepEqual(device.runs.map((r) => r.deadlineMs), [-Infinity, -Infinity, -Infinity, -Infinity], 'ahead of any call');
-  assert.deepEqual(batcher.scheduler.fit.evidence().anchors, [[1, 1.5], [4, 3], [1, 1.5], [4, 3]]);
+  assert.deepEqual(
+    device.runs.map((r) => r.ids),
+    [[7], [7, 7, 7, 7], [7], [7, 7, 7, 7]],
+  );
+  assert.deepEqual(
+    device.runs.map((r) => r.deadlineMs),
+    [-Infinity, -Infinity, -Infinity, -Infinity],
+    'ahead of any call',
+  );
+  assert.deepEqual(batcher.scheduler.fit.evidence().anchors, [
+    [1, 1.5],
+    [4, 3],
+    [1, 1.5],
+    [4, 3],
+  ]);
   const fit = batcher.scheduler.fit.get();
   assert.ok(fit);
   assert.ok(Math.abs(fit.alphaMs - 0.5) < 1e-9 && Math.abs(fit.tau0Ms - 1) < 1e-9, JSON.stringify(fit));

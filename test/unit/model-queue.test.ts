@@ -15,7 +15,16 @@ interface Dispatch {
 }
 
 /** A queue whose lane runs each batch for tau(b) = alphaMs*b + tau0Ms of virtual time. */
-function harness(policy: BatchPolicy, opts: { maxBatch?: number; alphaMs?: number; tau0Ms?: number; context?: Partial<PolicyContext>; canJoin?: (a: number, b: number) => boolean } = {}) {
+function harness(
+  policy: BatchPolicy,
+  opts: {
+    maxBatch?: number;
+    alphaMs?: number;
+    tau0Ms?: number;
+    context?: Partial<PolicyContext>;
+    canJoin?: (a: number, b: number) => boolean;
+  } = {},
+) {
   const clock = new VirtualClock();
   const { alphaMs = 1, tau0Ms = 4 } = opts;
   const dispatches: Dispatch[] = [];
@@ -58,14 +67,20 @@ test('greedy never exceeds the max batch; the rest waits for the next free lane'
   const h = harness(greedyPolicy, { maxBatch: 3 });
   for (let i = 0; i < 8; i++) h.push(i, 0);
   h.clock.runUntilIdle();
-  assert.deepEqual(h.dispatches.map((d) => d.ids), [[0], [1, 2, 3], [4, 5, 6], [7]]);
+  assert.deepEqual(
+    h.dispatches.map((d) => d.ids),
+    [[0], [1, 2, 3], [4, 5, 6], [7]],
+  );
 });
 
 test('none: one item per run', () => {
   const h = harness(noBatchingPolicy);
   for (let i = 0; i < 3; i++) h.push(i, 0);
   h.clock.runUntilIdle();
-  assert.deepEqual(h.dispatches.map((d) => d.ids.length), [1, 1, 1]);
+  assert.deepEqual(
+    h.dispatches.map((d) => d.ids.length),
+    [1, 1, 1],
+  );
 });
 
 test('fixed-delay: waits up to the max queue delay for the oldest item, or dispatches at the preferred size', () => {
@@ -117,7 +132,10 @@ test('slo without a cost fit behaves greedily', () => {
   const h = harness(sloPolicy, { context: { cost: undefined, predictMs: () => undefined } });
   for (let i = 0; i < 4; i++) h.push(i, i);
   h.clock.runUntilIdle();
-  assert.deepEqual(h.dispatches.map((d) => d.atMs), [0, 5]);
+  assert.deepEqual(
+    h.dispatches.map((d) => d.atMs),
+    [0, 5],
+  );
 });
 
 test('items are taken earliest deadline first, across functions with different SLOs', () => {
@@ -127,7 +145,10 @@ test('items are taken earliest deadline first, across functions with different S
   h.push(2, 2, 50); // tight SLO, arrives later
   h.push(3, 3, 60);
   h.clock.runUntilIdle();
-  assert.deepEqual(h.dispatches.map((d) => d.ids), [[0], [2, 3], [1]]);
+  assert.deepEqual(
+    h.dispatches.map((d) => d.ids),
+    [[0], [2, 3], [1]],
+  );
 });
 
 test('an item that cannot share the head batch keeps its place for the next one', () => {
@@ -135,13 +156,23 @@ test('an item that cannot share the head batch keeps its place for the next one'
   const h = harness(greedyPolicy, { canJoin: (a, b) => a % 2 === b % 2 });
   for (let i = 0; i < 5; i++) h.push(i, 0);
   h.clock.runUntilIdle();
-  assert.deepEqual(h.dispatches.map((d) => d.ids), [[0], [1, 3], [2, 4]]);
+  assert.deepEqual(
+    h.dispatches.map((d) => d.ids),
+    [[0], [1, 3], [2, 4]],
+  );
 });
 
 test('remove takes a waiting item out before dispatch; a dispatched one cannot be removed', () => {
   const clock = new VirtualClock();
   const done: number[][] = [];
-  const q = new ModelQueue<number>({ clock, policy: greedyPolicy, maxBatch: 8, lanes: 1, context: () => ({ predictMs: () => 1, cost: undefined, ratePerSec: 0, objectiveMs: 10, marginMs: 0 }), dispatch: (b) => done.push(b.map((p) => p.payload)) });
+  const q = new ModelQueue<number>({
+    clock,
+    policy: greedyPolicy,
+    maxBatch: 8,
+    lanes: 1,
+    context: () => ({ predictMs: () => 1, cost: undefined, ratePerSec: 0, objectiveMs: 10, marginMs: 0 }),
+    dispatch: (b) => done.push(b.map((p) => p.payload)),
+  });
   const items: Pending<number>[] = [0, 1, 2].map((i) => ({ payload: i, arrivalMs: 0, deadlineMs: 100 }));
   for (const it of items) q.push(it);
   assert.equal(q.remove(items[0]), false, 'item 0 went at once');

@@ -68,7 +68,10 @@ test('under a backlog, items that can no longer make it are expired, the rest ru
 
 test('the loop lag is charged once: it shrinks the objective and sheds at the door only past its budget', () => {
   let lagMs = 0;
-  const h = harness(() => 1, () => ({ ...idleHost, lagMs }));
+  const h = harness(
+    () => 1,
+    () => ({ ...idleHost, lagMs }),
+  );
   for (const b of [1, 8, 1, 8]) h.sched.probed(b, 1 + 0.1 * b);
   assert.equal(h.sched.objectiveMs(), 25);
   lagMs = 4;

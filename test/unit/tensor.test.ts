@@ -30,7 +30,10 @@ test('padding works on inner axes of rank-3 items (channels x height x width)', 
 });
 
 test('int64 items stack as BigInt64Array', () => {
-  const batch = stack([{ data: BigInt64Array.of(3n), dims: [] }, { data: BigInt64Array.of(4n), dims: [] }]);
+  const batch = stack([
+    { data: BigInt64Array.of(3n), dims: [] },
+    { data: BigInt64Array.of(4n), dims: [] },
+  ]);
   assert.ok(batch.data instanceof BigInt64Array);
   assert.deepEqual(batch.dims, [2]);
 });
@@ -54,15 +57,34 @@ test('unstack refuses an output whose batch dimension is not the batch size', ()
 });
 
 test('string items stack into string[] and unstack back, and cannot be padded', () => {
-  const batch = stack([{ data: ['a', 'b'], dims: [2] }, { data: ['c', 'd'], dims: [2] }]);
+  const batch = stack([
+    { data: ['a', 'b'], dims: [2] },
+    { data: ['c', 'd'], dims: [2] },
+  ]);
   assert.deepEqual(batch, { data: ['a', 'b', 'c', 'd'], dims: [2, 2] });
-  assert.deepEqual(unstack(batch, 2).map((t) => t.data), [['a', 'b'], ['c', 'd']]);
+  assert.deepEqual(
+    unstack(batch, 2).map((t) => t.data),
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+    ],
+  );
   assert.equal(dataType(['x']), 'string');
-  assert.throws(() => stack([{ data: ['a'], dims: [1] }, { data: ['b', 'c'], dims: [2] }]), /string tensors cannot be padded/);
+  assert.throws(
+    () =>
+      stack([
+        { data: ['a'], dims: [1] },
+        { data: ['b', 'c'], dims: [2] },
+      ]),
+    /string tensors cannot be padded/,
+  );
 });
 
 test('bool and float16 tags survive stack and unstack; unsigned and 16-bit arrays name their type', () => {
-  const batch = stack([{ data: Uint8Array.of(1, 0), dims: [2], type: 'bool' as const }, { data: Uint8Array.of(0, 1), dims: [2], type: 'bool' as const }]);
+  const batch = stack([
+    { data: Uint8Array.of(1, 0), dims: [2], type: 'bool' as const },
+    { data: Uint8Array.of(0, 1), dims: [2], type: 'bool' as const },
+  ]);
   assert.equal(elementType(batch), 'bool');
   assert.deepEqual(unstack(batch, 2).map(elementType), ['bool', 'bool']);
   assert.equal(elementType({ data: Uint16Array.of(0x3c00), type: 'float16' }), 'float16');
@@ -79,7 +101,11 @@ test('firstNonFinite finds the first NaN or Infinity of a float tensor, float16 
   assert.equal(firstNonFinite({ data: Float32Array.from([1, 1e308, NaN]) }), 1, '1e308 is Infinity as float32');
   assert.equal(firstNonFinite({ data: Float64Array.of(0, 1e308, -Infinity) }), 2);
   assert.equal(firstNonFinite({ data: Float64Array.of(NaN) }), 0);
-  assert.equal(firstNonFinite({ data: Uint16Array.of(0x7bff, 0xfbff, 0x7e00), type: 'float16' }), 2, '65504 and -65504 are finite, 0x7e00 is NaN');
+  assert.equal(
+    firstNonFinite({ data: Uint16Array.of(0x7bff, 0xfbff, 0x7e00), type: 'float16' }),
+    2,
+    '65504 and -65504 are finite, 0x7e00 is NaN',
+  );
   assert.equal(firstNonFinite({ data: Uint16Array.of(0x7c00) }), -1, 'an untagged Uint16Array is uint16, not float16');
   assert.equal(firstNonFinite({ data: Int32Array.of(0, -1) }), -1);
   assert.equal(firstNonFinite({ data: ['a'] }), -1);

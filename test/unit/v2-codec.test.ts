@@ -7,7 +7,16 @@ import { describe, test } from 'node:test';
 import type { ModelMeta } from '../../runtime/lanes/protocol.ts';
 import { binaryChunks, joinBody, splitBody } from '../../runtime/server/v2/binary.ts';
 import { chooseOutputs, decodeRows, encodeOutput, gatherOutput, shapeProblem } from '../../runtime/server/v2/codec.ts';
-import { carrier, fromHalf, fromOrtType, isV2Datatype, jsonElement, jsonValue, toHalf, v2Datatypes } from '../../runtime/server/v2/datatypes.ts';
+import {
+  carrier,
+  fromHalf,
+  fromOrtType,
+  isV2Datatype,
+  jsonElement,
+  jsonValue,
+  toHalf,
+  v2Datatypes,
+} from '../../runtime/server/v2/datatypes.ts';
 import { modelMetadata } from '../../runtime/server/v2/metadata.ts';
 import { parseInferenceRequest, type RequestInput } from '../../runtime/server/v2/schema.ts';
 
@@ -19,10 +28,19 @@ const meta: ModelMeta = {
   ],
 };
 const limits = { maxElements: 1000 };
-const x = (over: Partial<RequestInput> = {}): RequestInput => ({ name: 'x', datatype: 'FP32', shape: [2, 2, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], ...over });
+const x = (over: Partial<RequestInput> = {}): RequestInput => ({
+  name: 'x',
+  datatype: 'FP32',
+  shape: [2, 2, 3],
+  data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  ...over,
+});
 const decode = (inputs: RequestInput[], chunks: (Buffer | undefined)[] = [], m = meta) => decodeRows(inputs, chunks, m, 'm', limits);
 const refuses = (inputs: RequestInput[], pattern: RegExp, chunks: (Buffer | undefined)[] = [], m = meta) =>
-  assert.throws(() => decode(inputs, chunks, m), (err: any) => err.status === 400 && pattern.test(err.message));
+  assert.throws(
+    () => decode(inputs, chunks, m),
+    (err: any) => err.status === 400 && pattern.test(err.message),
+  );
 
 describe('datatypes', () => {
   test('every v2 datatype maps to an onnxruntime type and back', () => {
@@ -37,7 +55,21 @@ describe('datatypes', () => {
   });
 
   test('every datatype has a carrier: its typed array (none for BYTES), integers with their range', () => {
-    const arrays = { BOOL: Uint8Array, UINT8: Uint8Array, UINT16: Uint16Array, UINT32: Uint32Array, UINT64: BigUint64Array, INT8: Int8Array, INT16: Int16Array, INT32: Int32Array, INT64: BigInt64Array, FP16: Uint16Array, FP32: Float32Array, FP64: Float64Array, BYTES: undefined };
+    const arrays = {
+      BOOL: Uint8Array,
+      UINT8: Uint8Array,
+      UINT16: Uint16Array,
+      UINT32: Uint32Array,
+      UINT64: BigUint64Array,
+      INT8: Int8Array,
+      INT16: Int16Array,
+      INT32: Int32Array,
+      INT64: BigInt64Array,
+      FP16: Uint16Array,
+      FP32: Float32Array,
+      FP64: Float64Array,
+      BYTES: undefined,
+    };
     for (const d of v2Datatypes) {
       assert.equal(carrier(d).array, arrays[d], d);
       assert.equal(fromOrtType(carrier(d).ort), d);
@@ -67,7 +99,18 @@ describe('datatypes', () => {
   });
 
   test('half precision: exact values, rounding to even, subnormals, infinities and NaN', () => {
-    const cases: [number, number][] = [[0, 0], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.333251953125, 0x3555], [Infinity, 0x7c00], [-Infinity, 0xfc00], [1e6, 0x7c00]];
+    const cases: [number, number][] = [
+      [0, 0],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [0.333251953125, 0x3555],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
+      [1e6, 0x7c00],
+    ];
     for (const [v, h] of cases) {
       assert.equal(toHalf(v), h, `toHalf(${v})`);
       if (Math.abs(v) <= 65504) assert.equal(fromHalf(h), v, `fromHalf(${h})`);
@@ -87,10 +130,22 @@ describe('request schema', () => {
   test('a good request parses; bad JSON and a bad field are 400s naming what is wrong', () => {
     const r = parseInferenceRequest(Buffer.from(JSON.stringify({ id: 'a', inputs: [x()] })));
     assert.equal(r.id, 'a');
-    assert.throws(() => parseInferenceRequest(Buffer.from('{')), (e: any) => e.status === 400 && /not valid JSON/.test(e.message));
-    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[]}')), (e: any) => e.status === 400 && /inputs/.test(e.message));
-    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[1.5]}]}')), (e: any) => /inputs\.0\.shape\.0/.test(e.message));
-    assert.throws(() => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[-1]}]}')), (e: any) => /inputs\.0\.shape\.0/.test(e.message));
+    assert.throws(
+      () => parseInferenceRequest(Buffer.from('{')),
+      (e: any) => e.status === 400 && /not valid JSON/.test(e.message),
+    );
+    assert.throws(
+      () => parseInferenceRequest(Buffer.from('{"inputs":[]}')),
+      (e: any) => e.status === 400 && /inputs/.test(e.message),
+    );
+    assert.throws(
+      () => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[1.5]}]}')),
+      (e: any) => /inputs\.0\.shape\.0/.test(e.message),
+    );
+    assert.throws(
+      () => parseInferenceRequest(Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[-1]}]}')),
+      (e: any) => /inputs\.0\.shape\.0/.test(e.message),
+    );
   });
 });
 
@@ -115,7 +170,10 @@ describe('decoding into rows', () => {
         [10, 11, 12],
       ],
     ];
-    assert.deepEqual(decode([x({ data: nested })]).map((r) => [...r.x.data]), decode([x()]).map((r) => [...r.x.data]));
+    assert.deepEqual(
+      decode([x({ data: nested })]).map((r) => [...r.x.data]),
+      decode([x()]).map((r) => [...r.x.data]),
+    );
   });
 
   test('shape and data length that disagree', () => {
@@ -123,9 +181,45 @@ describe('decoding into rows', () => {
   });
 
   test('nested data of the wrong depth or with a wrong length at some level', () => {
-    refuses([x({ data: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]] })], /nested 2 deep but its shape \[2, 2, 3\] has 3 dimensions/);
-    refuses([x({ data: [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9]]] })], /data\[1\] of input "x" has 1 entries but shape \[2, 2, 3\] says 2/);
-    refuses([x({ data: [[[1, 2, 3], [4, 5, 6]], [7, [8, 9, 10]]] })], /data\[1\]\[0\] of input "x" is number 7, expected an array/);
+    refuses(
+      [
+        x({
+          data: [
+            [1, 2, 3, 4, 5, 6],
+            [7, 8, 9, 10, 11, 12],
+          ],
+        }),
+      ],
+      /nested 2 deep but its shape \[2, 2, 3\] has 3 dimensions/,
+    );
+    refuses(
+      [
+        x({
+          data: [
+            [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+            [[7, 8, 9]],
+          ],
+        }),
+      ],
+      /data\[1\] of input "x" has 1 entries but shape \[2, 2, 3\] says 2/,
+    );
+    refuses(
+      [
+        x({
+          data: [
+            [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+            [7, [8, 9, 10]],
+          ],
+        }),
+      ],
+      /data\[1\]\[0\] of input "x" is number 7, expected an array/,
+    );
   });
 
   test('non-numbers, and integers out of their datatype range', () => {
@@ -133,7 +227,12 @@ describe('decoding into rows', () => {
     refuses([x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, null] })], /is null, not a number/);
     refuses([x({ data: 'abc' })], /data of input "x" must be an array/);
     const int8: ModelMeta = { inputs: [{ name: 'x', type: 'int8', shape: ['N', 2] }], outputs: [] };
-    refuses([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [1, 300] }], /is 300, not a INT8 \(an integer from -128 to 127\)/, [], int8);
+    refuses(
+      [{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [1, 300] }],
+      /is 300, not a INT8 \(an integer from -128 to 127\)/,
+      [],
+      int8,
+    );
     refuses([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [1, 0.5] }], /not a INT8/, [], int8);
     assert.deepEqual([...decode([{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [-128, 127] }], [], int8)[0].x.data], [-128, 127]);
   });
@@ -159,7 +258,12 @@ describe('decoding into rows', () => {
 
   test('inputs that disagree on the batch dimension', () => {
     const two: ModelMeta = { inputs: [...meta.inputs, { name: 'w', type: 'float32', shape: ['N', 1] }], outputs: [] };
-    refuses([x(), { name: 'w', datatype: 'FP32', shape: [3, 1], data: [1, 2, 3] }], /inputs disagree on the batch dimension: "x" has 2 rows, "w" has 3/, [], two);
+    refuses(
+      [x(), { name: 'w', datatype: 'FP32', shape: [3, 1], data: [1, 2, 3] }],
+      /inputs disagree on the batch dimension: "x" has 2 rows, "w" has 3/,
+      [],
+      two,
+    );
   });
 
   test('a non-batch dimension that differs from the model, a wrong rank, no rows', () => {
@@ -171,20 +275,44 @@ describe('decoding into rows', () => {
 
   test('a huge shape is refused before anything is allocated', () => {
     const dynamic: ModelMeta = { inputs: [{ name: 'x', type: 'float32', shape: ['N', 'W'] }], outputs: [] };
-    refuses([{ name: 'x', datatype: 'FP32', shape: [1e6, 1e9], data: [1] }], /1000000000000000 elements: more than one request may carry \(1000\)/, [], dynamic);
+    refuses(
+      [{ name: 'x', datatype: 'FP32', shape: [1e6, 1e9], data: [1] }],
+      /1000000000000000 elements: more than one request may carry \(1000\)/,
+      [],
+      dynamic,
+    );
   });
 
   test('a number beyond what FP32 or FP16 holds is refused, naming the element; binary NaN and Infinity too', () => {
-    refuses([x({ data: [1, 2, 3, 4, 1e308, 6, 7, 8, 9, 10, 11, 12] })], /data\[4\] of input "x" is 1e\+308, beyond what FP32 holds \(at most ±3\.4028234663852886e\+38\)/);
+    refuses(
+      [x({ data: [1, 2, 3, 4, 1e308, 6, 7, 8, 9, 10, 11, 12] })],
+      /data\[4\] of input "x" is 1e\+308, beyond what FP32 holds \(at most ±3\.4028234663852886e\+38\)/,
+    );
     refuses([x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -3.5e38] })], /data\[11\] of input "x" is -3\.5e\+38, beyond what FP32 holds/);
-    assert.equal((decode([x({ data: [3.4028234663852886e38, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })])[0].x.data as Float32Array)[0], 3.4028234663852886e38, 'the largest float32 itself is taken');
+    assert.equal(
+      (decode([x({ data: [3.4028234663852886e38, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })])[0].x.data as Float32Array)[0],
+      3.4028234663852886e38,
+      'the largest float32 itself is taken',
+    );
     const half: ModelMeta = { inputs: [{ name: 'h', type: 'float16', shape: ['N', 2] }], outputs: [] };
-    refuses([{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [65504, 70000] }], /data\[1\] of input "h" is 70000, beyond what FP16 holds \(at most ±65504\)/, [], half);
+    refuses(
+      [{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [65504, 70000] }],
+      /data\[1\] of input "h" is 70000, beyond what FP16 holds \(at most ±65504\)/,
+      [],
+      half,
+    );
     for (const bad of [NaN, Infinity, -Infinity]) {
       const floats = Float32Array.from({ length: 12 }, (_, i) => (i === 7 ? bad : i));
-      refuses([x({ data: undefined, parameters: { binary_data_size: 48 } })], /element 7 of input "x" \(binary FP32\) is NaN or Infinity/, [Buffer.from(floats.buffer)]);
+      refuses([x({ data: undefined, parameters: { binary_data_size: 48 } })], /element 7 of input "x" \(binary FP32\) is NaN or Infinity/, [
+        Buffer.from(floats.buffer),
+      ]);
     }
-    refuses([{ name: 'h', datatype: 'FP16', shape: [1, 2], parameters: { binary_data_size: 4 } }], /element 1 of input "h" \(binary FP16\) is NaN or Infinity/, [Buffer.from(Uint16Array.of(0x3c00, 0xfc00).buffer)], half);
+    refuses(
+      [{ name: 'h', datatype: 'FP16', shape: [1, 2], parameters: { binary_data_size: 4 } }],
+      /element 1 of input "h" \(binary FP16\) is NaN or Infinity/,
+      [Buffer.from(Uint16Array.of(0x3c00, 0xfc00).buffer)],
+      half,
+    );
   });
 
   test('data missing, or sent both inline and as binary', () => {
@@ -209,11 +337,18 @@ describe('binary framing', () => {
   test('sizes that do not add up, and a header length past the body, are refused', () => {
     const input = [{ name: 'x', parameters: { binary_data_size: 40 } }];
     assert.throws(() => binaryChunks(input, bin), /binary sizes do not add up: the inputs declare 40 bytes .* carries 48/);
-    assert.throws(() => binaryChunks([{ name: 'x', parameters: { binary_data_size: -1 } }], bin), /binary_data_size of "x" must be a byte count/);
+    assert.throws(
+      () => binaryChunks([{ name: 'x', parameters: { binary_data_size: -1 } }], bin),
+      /binary_data_size of "x" must be a byte count/,
+    );
     assert.throws(() => splitBody(bin, '49'), /is 49 but the body has only 48 bytes/);
     assert.throws(() => splitBody(bin, 'abc'), /must be a byte count/);
     // Sizes that add up but do not fit the shape: the codec refuses them.
-    refuses([x({ data: undefined, parameters: { binary_data_size: 44 } })], /binary_data_size of input "x" is 44 bytes; shape \[2, 2, 3\] of FP32 needs 48/, [bin.subarray(0, 44)]);
+    refuses(
+      [x({ data: undefined, parameters: { binary_data_size: 44 } })],
+      /binary_data_size of input "x" is 44 bytes; shape \[2, 2, 3\] of FP32 needs 48/,
+      [bin.subarray(0, 44)],
+    );
   });
 });
 
@@ -223,11 +358,17 @@ describe('outputs', () => {
       { name: 'y', binary: false },
       { name: 'z', binary: false },
     ]);
-    assert.deepEqual(chooseOutputs([{ name: 'z', parameters: { binary_data: false } }, { name: 'y' }], { binary_data_output: true }, meta, 'm'), [
-      { name: 'z', binary: false },
-      { name: 'y', binary: true },
-    ]);
-    assert.throws(() => chooseOutputs([{ name: 'nope' }], undefined, meta, 'm'), /model "m" has no output "nope"; its outputs are "y", "z"/);
+    assert.deepEqual(
+      chooseOutputs([{ name: 'z', parameters: { binary_data: false } }, { name: 'y' }], { binary_data_output: true }, meta, 'm'),
+      [
+        { name: 'z', binary: false },
+        { name: 'y', binary: true },
+      ],
+    );
+    assert.throws(
+      () => chooseOutputs([{ name: 'nope' }], undefined, meta, 'm'),
+      /model "m" has no output "nope"; its outputs are "y", "z"/,
+    );
   });
 
   test('rows are put back together as [n, ...], as JSON numbers or as raw bytes', () => {
@@ -260,37 +401,119 @@ describe('outputs', () => {
 });
 
 describe('datatypes beyond the numeric ones', () => {
-  const typed = (type: string, shape: (number | string)[] = ['N', 2]): ModelMeta => ({ inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }] });
+  const typed = (type: string, shape: (number | string)[] = ['N', 2]): ModelMeta => ({
+    inputs: [{ name: 'x', type, shape }],
+    outputs: [{ name: 'y', type, shape }],
+  });
 
   test('BOOL rows are tagged bool, from JSON true/false or one byte each in binary', () => {
-    const rows = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [2, 2], data: [[true, false], [false, true]] }], [], typed('bool'), 'm', limits);
-    assert.deepEqual(rows.map((r) => [...(r.x.data as Uint8Array)]), [[1, 0], [0, 1]]);
+    const rows = decodeRows(
+      [
+        {
+          name: 'x',
+          datatype: 'BOOL',
+          shape: [2, 2],
+          data: [
+            [true, false],
+            [false, true],
+          ],
+        },
+      ],
+      [],
+      typed('bool'),
+      'm',
+      limits,
+    );
+    assert.deepEqual(
+      rows.map((r) => [...(r.x.data as Uint8Array)]),
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     assert.equal(rows[0].x.type, 'bool');
-    const bin = decodeRows([{ name: 'x', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }], [Buffer.from([0, 7])], typed('bool'), 'm', limits);
+    const bin = decodeRows(
+      [{ name: 'x', datatype: 'BOOL', shape: [1, 2], parameters: { binary_data_size: 2 } }],
+      [Buffer.from([0, 7])],
+      typed('bool'),
+      'm',
+      limits,
+    );
     assert.deepEqual([...(bin[0].x.data as Uint8Array)], [0, 1]);
-    const out = gatherOutput('y', rows.map((r) => r.x));
+    const out = gatherOutput(
+      'y',
+      rows.map((r) => r.x),
+    );
     assert.deepEqual(encodeOutput(out, false).tensor, { name: 'y', datatype: 'BOOL', shape: [2, 2], data: [true, false, false, true] });
   });
 
   test('BYTES rows are strings; binary is length-prefixed both ways and must add up', () => {
     const chunk = Buffer.from([2, 0, 0, 0, 0x68, 0x69, 0, 0, 0, 0]);
-    const rows = decodeRows([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: chunk.length } }], [chunk], typed('string'), 'm', limits);
+    const rows = decodeRows(
+      [{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: chunk.length } }],
+      [chunk],
+      typed('string'),
+      'm',
+      limits,
+    );
     assert.deepEqual(rows[0].x.data, ['hi', '']);
-    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), true).chunk, chunk);
-    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 6 } }], /ends at element 1 of 2/, [chunk.subarray(0, 6)], typed('string'));
-    refuses([{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 11 } }], /1 bytes left after its 2 elements/, [Buffer.concat([chunk, Buffer.from([1])])], typed('string'));
+    assert.deepEqual(
+      encodeOutput(
+        gatherOutput(
+          'y',
+          rows.map((r) => r.x),
+        ),
+        true,
+      ).chunk,
+      chunk,
+    );
+    refuses(
+      [{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 6 } }],
+      /ends at element 1 of 2/,
+      [chunk.subarray(0, 6)],
+      typed('string'),
+    );
+    refuses(
+      [{ name: 'x', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 11 } }],
+      /1 bytes left after its 2 elements/,
+      [Buffer.concat([chunk, Buffer.from([1])])],
+      typed('string'),
+    );
   });
 
   test('FP16 rows are tagged float16 bit patterns; JSON out gives the numbers back', () => {
     const rows = decodeRows([{ name: 'x', datatype: 'FP16', shape: [1, 2], data: [1.5, -2] }], [], typed('float16'), 'm', limits);
     assert.deepEqual([...(rows[0].x.data as Uint16Array)], [0x3e00, 0xc000]);
     assert.equal(rows[0].x.type, 'float16');
-    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1.5, -2]);
+    assert.deepEqual(
+      encodeOutput(
+        gatherOutput(
+          'y',
+          rows.map((r) => r.x),
+        ),
+        false,
+      ).tensor.data,
+      [1.5, -2],
+    );
   });
 
   test('UINT64 beyond 2^53 in JSON is refused naming the element; 64-bit outputs come back as numbers', () => {
-    refuses([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 60] }], /data\[1\] of input "x" is 1152921504606847000, not a UINT64/, [], typed('uint64'));
+    refuses(
+      [{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 60] }],
+      /data\[1\] of input "x" is 1152921504606847000, not a UINT64/,
+      [],
+      typed('uint64'),
+    );
     const rows = decodeRows([{ name: 'x', datatype: 'UINT64', shape: [1, 2], data: [1, 2 ** 53 - 1] }], [], typed('uint64'), 'm', limits);
-    assert.deepEqual(encodeOutput(gatherOutput('y', rows.map((r) => r.x)), false).tensor.data, [1, 2 ** 53 - 1]);
+    assert.deepEqual(
+      encodeOutput(
+        gatherOutput(
+          'y',
+          rows.map((r) => r.x),
+        ),
+        false,
+      ).tensor.data,
+      [1, 2 ** 53 - 1],
+    );
   });
 });

@@ -45,7 +45,10 @@ export function probeHandler(file: string, limits: ProbeLimits): Promise<string 
       resolve(problem);
     };
     const what = () => (stage === 'import' ? 'running its example through `pre`' : 'being imported');
-    const timer = setTimeout(() => done(`it did not finish ${what()} within ${limits.timeoutMs} ms (an endless loop, or a promise that never settles?)`), limits.timeoutMs);
+    const timer = setTimeout(
+      () => done(`it did not finish ${what()} within ${limits.timeoutMs} ms (an endless loop, or a promise that never settles?)`),
+      limits.timeoutMs,
+    );
     worker.on('message', (r: ProbeReply) => {
       stage = r.stage;
       if (!r.ok) done(`cannot be imported: ${r.message}`);

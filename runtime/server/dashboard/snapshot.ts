@@ -39,7 +39,10 @@ export function snapshot(rt: Runtime, now: Totals, previous: Totals | undefined)
       batches: t?.batches ?? 0,
       histogram: t ? perBucket(t.buckets) : [],
       interval: t ? interval(t, previous?.models.get(name)) : null,
-      fit: fit && costOf(rt, name) ? { alphaMs: fit.alphaMs, tau0Ms: fit.tau0Ms, r2: fit.r2, quality: fit.quality, ...(fit.reason ? { reason: fit.reason } : {}) } : null,
+      fit:
+        fit && costOf(rt, name)
+          ? { alphaMs: fit.alphaMs, tau0Ms: fit.tau0Ms, r2: fit.r2, quality: fit.quality, ...(fit.reason ? { reason: fit.reason } : {}) }
+          : null,
       points: sched ? sched.fit.evidence() : { anchors: [], recent: [] },
       holdMs: p?.holdMs ?? null,
       boundMs: p?.meanLatencyBoundMs ?? null,
@@ -68,6 +71,9 @@ function interval(t: ModelTotals, before: ModelTotals | undefined) {
   return {
     batches,
     meanBatch: batches > 0 ? (t.items - before.items) / batches : null,
-    measuredMs: batches > 0 && queued > 0 ? (1000 * (t.queueSec - before.queueSec)) / queued + (1000 * (t.deviceSec - before.deviceSec)) / batches : null,
+    measuredMs:
+      batches > 0 && queued > 0
+        ? (1000 * (t.queueSec - before.queueSec)) / queued + (1000 * (t.deviceSec - before.deviceSec)) / batches
+        : null,
   };
 }

@@ -25,7 +25,12 @@ type Values = { values: { labels: Record<string, string | number | undefined>; v
  * path, it reads what `/metrics` already exports (once a second per open dashboard).
  */
 export async function readTotals(metrics: RuntimeMetrics): Promise<Totals> {
-  const [size, device, queue, shed] = (await Promise.all([metrics.batchSize.get(), metrics.batchRunTime.get(), metrics.queueTime.get(), metrics.shed.get()])) as Values[];
+  const [size, device, queue, shed] = (await Promise.all([
+    metrics.batchSize.get(),
+    metrics.batchRunTime.get(),
+    metrics.queueTime.get(),
+    metrics.shed.get(),
+  ])) as Values[];
   const models = new Map<string, ModelTotals>();
   const of = (model: unknown) => {
     const name = String(model);

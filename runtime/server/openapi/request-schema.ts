@@ -1,7 +1,8 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 
 /** A function's request body as JSON Schema, or why there is none. */
-export type RequestSchema = { schema: Record<string, unknown>; exported: true } | { schema: Record<string, unknown>; exported: false; reason: string };
+export type RequestSchema =
+  { schema: Record<string, unknown>; exported: true } | { schema: Record<string, unknown>; exported: false; reason: string };
 
 /**
  * The JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) of what a handler's input schema accepts.
@@ -26,5 +27,9 @@ export function requestSchemaOf(input: StandardSchemaV1): RequestSchema {
 }
 
 function unexported(reason: string): RequestSchema {
-  return { schema: { description: `Any JSON here: ${reason}. The runtime still validates the body with the handler's own schema.` }, exported: false, reason };
+  return {
+    schema: { description: `Any JSON here: ${reason}. The runtime still validates the body with the handler's own schema.` },
+    exported: false,
+    reason,
+  };
 }

@@ -12,8 +12,10 @@ export const headerLengthName = 'inference-header-content-length';
 export function splitBody(body: Buffer, headerLength: string | undefined): { json: Buffer; binary: Buffer } {
   if (headerLength === undefined) return { json: body, binary: body.subarray(body.length) };
   const n = Number(headerLength);
-  if (!Number.isInteger(n) || n < 0) throw new BadInputError('bad_request', `Inference-Header-Content-Length must be a byte count, got "${headerLength}"`);
-  if (n > body.length) throw new BadInputError('bad_request', `Inference-Header-Content-Length is ${n} but the body has only ${body.length} bytes`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new BadInputError('bad_request', `Inference-Header-Content-Length must be a byte count, got "${headerLength}"`);
+  if (n > body.length)
+    throw new BadInputError('bad_request', `Inference-Header-Content-Length is ${n} but the body has only ${body.length} bytes`);
   return { json: body.subarray(0, n), binary: body.subarray(n) };
 }
 
@@ -21,7 +23,8 @@ export function splitBody(body: Buffer, headerLength: string | undefined): { jso
 export function binarySize(name: string, parameters: Record<string, unknown> | undefined): number | undefined {
   const size = parameters?.binary_data_size;
   if (size === undefined) return undefined;
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new BadInputError('bad_request', `binary_data_size of "${name}" must be a byte count, got ${JSON.stringify(size)}`);
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
+    throw new BadInputError('bad_request', `binary_data_size of "${name}" must be a byte count, got ${JSON.stringify(size)}`);
   return size;
 }
 
@@ -29,11 +32,17 @@ export function binarySize(name: string, parameters: Record<string, unknown> | u
  * Cuts the binary part into one chunk per tensor, in order (undefined for a tensor sent as JSON). The sizes
  * must add up to exactly the bytes after the header: a short or long body is refused, never guessed at.
  */
-export function binaryChunks(tensors: readonly { name: string; parameters?: Record<string, unknown> }[], binary: Buffer): (Buffer | undefined)[] {
+export function binaryChunks(
+  tensors: readonly { name: string; parameters?: Record<string, unknown> }[],
+  binary: Buffer,
+): (Buffer | undefined)[] {
   const sizes = tensors.map((t) => binarySize(t.name, t.parameters));
   const declared = sizes.reduce<number>((sum, s) => sum + (s ?? 0), 0);
   if (declared !== binary.length) {
-    throw new BadInputError('bad_request', `binary sizes do not add up: the inputs declare ${declared} bytes of binary_data_size, the body carries ${binary.length} after the JSON header`);
+    throw new BadInputError(
+      'bad_request',
+      `binary sizes do not add up: the inputs declare ${declared} bytes of binary_data_size, the body carries ${binary.length} after the JSON header`,
+    );
   }
   let offset = 0;
   return sizes.map((s) => {

@@ -6,7 +6,21 @@
 import { elementCarrier, type NumericArray } from '../../models/element-types.ts';
 import { largestFinite, type TaggedType } from '../../models/tensor.ts';
 
-export const v2Datatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export const v2Datatypes = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
 export type V2Datatype = (typeof v2Datatypes)[number];
 
 /** How the runtime carries a datatype. */
@@ -39,7 +53,10 @@ const names: Record<V2Datatype, Omit<Carrier, 'array' | 'tag'>> = {
   FP64: { ort: 'float64' },
   BYTES: { ort: 'string' },
 };
-const table = Object.fromEntries(v2Datatypes.map((d) => [d, { ...names[d], ...elementCarrier(names[d].ort) }])) as Record<V2Datatype, Carrier>;
+const table = Object.fromEntries(v2Datatypes.map((d) => [d, { ...names[d], ...elementCarrier(names[d].ort) }])) as Record<
+  V2Datatype,
+  Carrier
+>;
 
 const byOrt = new Map<string, V2Datatype>(v2Datatypes.map((d) => [table[d].ort, d]));
 
@@ -71,7 +88,10 @@ export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string
   if (largest !== undefined && Math.abs(v) > largest) return { why: `beyond what ${d} holds (at most ±${largest})` };
   if (d === 'FP16') return toHalf(v);
   const range = table[d].range;
-  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) return { why: `not a ${d} (an integer from ${range[0]} to ${range[1]}${d.endsWith('64') ? ', the most JSON carries exactly; send larger ones as binary' : ''})` };
+  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
+    return {
+      why: `not a ${d} (an integer from ${range[0]} to ${range[1]}${d.endsWith('64') ? ', the most JSON carries exactly; send larger ones as binary' : ''})`,
+    };
   return d === 'INT64' || d === 'UINT64' ? BigInt(v) : v;
 }
 

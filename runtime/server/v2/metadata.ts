@@ -27,5 +27,11 @@ function tensorMetadata(v: ValueInfo) {
 
 /** `GET /v2/models/{model}`: platform `onnxruntime_onnx`, as Triton names an ONNX Runtime model. */
 export function modelMetadata(name: string, meta: ModelMeta) {
-  return { name, versions: [modelVersion], platform: 'onnxruntime_onnx', inputs: meta.inputs.map(tensorMetadata), outputs: meta.outputs.map(tensorMetadata) };
+  return {
+    name,
+    versions: [modelVersion],
+    platform: 'onnxruntime_onnx',
+    inputs: meta.inputs.map(tensorMetadata),
+    outputs: meta.outputs.map(tensorMetadata),
+  };
 }

@@ -43,7 +43,8 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
     const model = c.req.param('model') ?? '';
     if (!rt.pipeline(model)) throw new NotFoundError('model', model);
     const version = c.req.param('version');
-    if (version !== undefined && version !== modelVersion) throw new EdgebatchError('not_found', 404, `model "${model}" has no version "${version}"; its one version is "${modelVersion}"`);
+    if (version !== undefined && version !== modelVersion)
+      throw new EdgebatchError('not_found', 404, `model "${model}" has no version "${version}"; its one version is "${modelVersion}"`);
     return model;
   };
 
@@ -91,7 +92,15 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
       };
       const r = await call.run(rt.invokeRows(model, readRows, call.options()));
       const t = performance.now();
-      const encoded = outputs.map((o) => encodeOutput(gatherOutput(o.name, r.batches.map((b) => b.outputs[o.name])), o.binary));
+      const encoded = outputs.map((o) =>
+        encodeOutput(
+          gatherOutput(
+            o.name,
+            r.batches.map((b) => b.outputs[o.name]),
+          ),
+          o.binary,
+        ),
+      );
       const head = {
         model_name: model,
         model_version: modelVersion,
@@ -104,14 +113,25 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
       const headers: Record<string, string> = {
         'x-batch-id': batches.map((b) => b.batchId).join(','),
         'x-batch-size': batches.map((b) => b.batchSize).join(','),
-        'server-timing': callTiming({ preMs: r.preMs, queueMs: Math.max(...batches.map((b) => b.queueMs)), inferenceMs: Math.max(...batches.map((b) => b.inferenceMs)) }, c.get('arrivalMs')),
+        'server-timing': callTiming(
+          {
+            preMs: r.preMs,
+            queueMs: Math.max(...batches.map((b) => b.queueMs)),
+            inferenceMs: Math.max(...batches.map((b) => b.inferenceMs)),
+          },
+          c.get('arrivalMs'),
+        ),
       };
       const chunks = encoded.flatMap((e) => (e.chunk ? [e.chunk] : []));
       let res: Response;
       if (chunks.length === 0) res = jsonReply(c, head, 200, headers);
       else {
         const { body, headerLength } = joinBody(JSON.stringify(head), chunks);
-        res = c.body(new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length), 200, { ...headers, 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) });
+        res = c.body(new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length), 200, {
+          ...headers,
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(headerLength),
+        });
       }
       stages.add('reply', performance.now() - t);
       return res;

@@ -16,7 +16,8 @@ export function mlpBodies(): string[] {
 export async function makeBodies(root: string, fns: Iterable<{ name: string; model: string }>): Promise<Map<string, string[]>> {
   const fixtures = path.join(root, 'test/fixtures');
   const images: string[] = [];
-  for (const f of (await readdir(fixtures)).filter((f) => f.endsWith('.png')).sort()) images.push((await readFile(path.join(fixtures, f))).toString('base64'));
+  for (const f of (await readdir(fixtures)).filter((f) => f.endsWith('.png')).sort())
+    images.push((await readFile(path.join(fixtures, f))).toString('base64'));
   const features = mlpBodies();
   const out = new Map<string, string[]>();
   for (const f of fns) out.set(f.name, f.model === 'mlp' ? features : images.map((image) => JSON.stringify({ image })));

@@ -65,8 +65,19 @@ export async function findKnee(
     );
     const f = rec.figures;
     const kept = f.sloAttainment >= k.attainment;
-    probes.push({ ratePerSec: rate, offeredPerSec: f.offeredPerSec, sloAttainment: f.sloAttainment, goodputPerSec: f.goodputPerSec, shed: f.shed, p99Ms: f.p99Ms, kept, notes: rec.notes });
-    opts.log(`  knee ${session.def.name} ${target.fn} @ ${rate.toFixed(0)}/s: attainment ${(100 * f.sloAttainment).toFixed(1)}%, p99 ${f.p99Ms.toFixed(1)} ms, shed ${f.shed}${kept ? '' : ' (missed)'}${rec.notes.length ? ` [${rec.notes.join('; ')}]` : ''}`);
+    probes.push({
+      ratePerSec: rate,
+      offeredPerSec: f.offeredPerSec,
+      sloAttainment: f.sloAttainment,
+      goodputPerSec: f.goodputPerSec,
+      shed: f.shed,
+      p99Ms: f.p99Ms,
+      kept,
+      notes: rec.notes,
+    });
+    opts.log(
+      `  knee ${session.def.name} ${target.fn} @ ${rate.toFixed(0)}/s: attainment ${(100 * f.sloAttainment).toFixed(1)}%, p99 ${f.p99Ms.toFixed(1)} ms, shed ${f.shed}${kept ? '' : ' (missed)'}${rec.notes.length ? ` [${rec.notes.join('; ')}]` : ''}`,
+    );
     await new Promise((r) => setTimeout(r, opts.pauseMs));
     return kept;
   };

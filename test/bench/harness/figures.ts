@@ -222,7 +222,10 @@ export function computeFigures(x: FigureInputs): RunFigures {
   const busyMs = Math.max(0, x.after.busyMs - x.before.busyMs);
   let okAll = 0;
   for (let i = 0; i < load.status.length; i++) if (isOk(i)) okAll++;
-  const joules = okAll > 0 && Number.isFinite(busyMs) ? (x.energy.busyWatts * Math.min(busyMs, x.windowMs) + x.energy.idleWatts * Math.max(0, x.windowMs - busyMs)) / 1000 / okAll : null;
+  const joules =
+    okAll > 0 && Number.isFinite(busyMs)
+      ? (x.energy.busyWatts * Math.min(busyMs, x.windowMs) + x.energy.idleWatts * Math.max(0, x.windowMs - busyMs)) / 1000 / okAll
+      : null;
   const withinCount = measured.filter(within).length;
 
   let burstWindow: RunFigures['burstWindow'] = null;
@@ -245,7 +248,8 @@ export function computeFigures(x: FigureInputs): RunFigures {
     if (load.status[i] > 0) job.answered++;
     if (load.status[i] === 503) job.shed++;
   }
-  const mainMs = x.after.mainThreadCpuMs !== null && x.before.mainThreadCpuMs !== null ? x.after.mainThreadCpuMs - x.before.mainThreadCpuMs : null;
+  const mainMs =
+    x.after.mainThreadCpuMs !== null && x.before.mainThreadCpuMs !== null ? x.after.mainThreadCpuMs - x.before.mainThreadCpuMs : null;
   const lost = (i: number) => load.status[i] === 0 || load.status[i] === -1;
   return {
     offeredPerSec: measured.length / sec,
@@ -281,12 +285,26 @@ export function computeFigures(x: FigureInputs): RunFigures {
     perFunction,
     perModel,
     burstWindow,
-    recovery: x.trickle ? recoveryFigures(trickle, x.trickle.ratePerSec, x.durationMs, { isOk, within, latencyOf, answeredOrTimedOut, lost, status: (i) => load.status[i], scheduledMs: (i) => load.scheduledMs[i] }) : null,
+    recovery: x.trickle
+      ? recoveryFigures(trickle, x.trickle.ratePerSec, x.durationMs, {
+          isOk,
+          within,
+          latencyOf,
+          answeredOrTimedOut,
+          lost,
+          status: (i) => load.status[i],
+          scheduledMs: (i) => load.scheduledMs[i],
+        })
+      : null,
   };
 }
 
 /** Per-stage deltas in us per call; null where either side lacks the counters. */
-function stagesPerCall(before: Record<string, number> | null, after: Record<string, number> | null, calls: number): Record<string, number> | null {
+function stagesPerCall(
+  before: Record<string, number> | null,
+  after: Record<string, number> | null,
+  calls: number,
+): Record<string, number> | null {
   if (!before || !after || calls === 0) return null;
   const out: Record<string, number> = {};
   for (const [stage, sec] of Object.entries(after)) out[stage] = (1e6 * (sec - (before[stage] ?? 0))) / calls;

@@ -35,7 +35,12 @@ function tail(file: string, lines = 30): string {
  * Forks `script` (a .ts file) under tsx with an IPC channel and advanced serialization (typed arrays pass
  * as they are). `cwd` is the repository root so `hono.config.ts` and the `edgebatch` self-import resolve.
  */
-export function forkTs(name: string, script: string, args: string[], opts: { cwd: string; logDir: string; env?: NodeJS.ProcessEnv }): Child {
+export function forkTs(
+  name: string,
+  script: string,
+  args: string[],
+  opts: { cwd: string; logDir: string; env?: NodeJS.ProcessEnv },
+): Child {
   const logFile = path.join(opts.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const proc = fork(script, args, {

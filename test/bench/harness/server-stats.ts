@@ -46,8 +46,19 @@ async function getText(url: string, timeoutMs = 10000): Promise<string> {
 
 /** Counters of a hand-written peer; also restarts its event-loop delay histogram. */
 export async function peerSnapshot(base: string): Promise<ServerSnapshot> {
-  const s = JSON.parse(await getText(`${base}/stats?reset=1`)) as { busyMs: number; cpuMs: number; mainThreadCpuMs?: number | null; eventLoopDelayMs: { p99: number } };
-  return { busyMs: s.busyMs, cpuMs: s.cpuMs, mainThreadCpuMs: s.mainThreadCpuMs ?? null, eventLoopP99Ms: s.eventLoopDelayMs.p99, hostStageSec: null };
+  const s = JSON.parse(await getText(`${base}/stats?reset=1`)) as {
+    busyMs: number;
+    cpuMs: number;
+    mainThreadCpuMs?: number | null;
+    eventLoopDelayMs: { p99: number };
+  };
+  return {
+    busyMs: s.busyMs,
+    cpuMs: s.cpuMs,
+    mainThreadCpuMs: s.mainThreadCpuMs ?? null,
+    eventLoopP99Ms: s.eventLoopDelayMs.p99,
+    hostStageSec: null,
+  };
 }
 
 /**
@@ -76,7 +87,13 @@ export async function runtimePrediction(base: string, fn: string): Promise<Predi
     const d = JSON.parse(await getText(`${base}/functions/${fn}`, 3000)) as {
       fit: { alphaMs: number; tau0Ms: number; r2?: number | null; quality?: string | number | null } | null;
       live?: { ratePerSec?: number };
-      prediction: { meanLatencyBoundMs: number | null; holdMs: number; expectedBatch: number | null; maxRatePerSec: number | null; joulesPerInference: number | null } | null;
+      prediction: {
+        meanLatencyBoundMs: number | null;
+        holdMs: number;
+        expectedBatch: number | null;
+        maxRatePerSec: number | null;
+        joulesPerInference: number | null;
+      } | null;
     };
     if (!d.prediction) return null;
     return {
@@ -112,7 +129,11 @@ export function meanPrediction(samples: readonly Prediction[]): Prediction | nul
     alphaMs: avg('alphaMs'),
     tau0Ms: avg('tau0Ms'),
     r2: avg('r2'),
-    fitQuality: samples.map((s) => s.fitQuality).filter((q) => q !== null).at(-1) ?? null,
+    fitQuality:
+      samples
+        .map((s) => s.fitQuality)
+        .filter((q) => q !== null)
+        .at(-1) ?? null,
     liveRatePerSec: avg('liveRatePerSec'),
   };
 }

@@ -107,7 +107,12 @@ export class PeerSession {
     const child =
       this.def.kind === 'plain'
         ? forkTs(name, path.join(root, 'test/bench/peers', this.def.script!), [this.#env.functions.join(',')], { cwd: root, logDir })
-        : forkTs(name, path.join(root, 'test/bench/peers/edgebatch.ts'), [JSON.stringify({ policy: this.def.policy, models: this.#env.models, fixedDelay: this.#fixedDelay })], { cwd: root, logDir });
+        : forkTs(
+            name,
+            path.join(root, 'test/bench/peers/edgebatch.ts'),
+            [JSON.stringify({ policy: this.def.policy, models: this.#env.models, fixedDelay: this.#fixedDelay })],
+            { cwd: root, logDir },
+          );
     this.#child = child;
     try {
       const ready = await child.next<{ url: string }>('ready', 120000);
@@ -156,14 +161,31 @@ export class PeerSession {
 
   /** An open-loop job left out of the figures (JIT, connections, the runtime's first fits). */
   async warmUp(streams: { fn: string; weight: number }[], ratePerSec: number, durationMs: number, idleTimeoutMs: number): Promise<void> {
-    const job: OpenJob = { kind: 'open', url: this.url, seed: 99, ratePerSec, leadInMs: 0, durationMs, drainMs: 3000, maxConnections: this.#env.maxConnections, streams: this.#streams(streams) };
+    const job: OpenJob = {
+      kind: 'open',
+      url: this.url,
+      seed: 99,
+      ratePerSec,
+      leadInMs: 0,
+      durationMs,
+      drainMs: 3000,
+      maxConnections: this.#env.maxConnections,
+      streams: this.#streams(streams),
+    };
     await this.#env.loadgen.ask({ type: 'job', job }, 'result', durationMs + 60000);
     if (!(await this.waitIdle(idleTimeoutMs))) await this.restart();
   }
 
   /** Closed-loop throughput of one function with `concurrency` requests always in flight: 200 replies per second. */
   async closedLoopThroughput(fn: string, concurrency: number, durationMs: number): Promise<{ perSec: number; meanBatch: number }> {
-    const job: ClosedJob = { kind: 'closed', url: this.url, concurrency, durationMs, maxConnections: this.#env.maxConnections, streams: this.#streams([{ fn, weight: 1 }]) };
+    const job: ClosedJob = {
+      kind: 'closed',
+      url: this.url,
+      concurrency,
+      durationMs,
+      maxConnections: this.#env.maxConnections,
+      streams: this.#streams([{ fn, weight: 1 }]),
+    };
     const { result } = await this.#env.loadgen.ask<{ result: LoadResult }>({ type: 'job', job }, 'result', durationMs + 60000);
     let ok = 0;
     const batches = new Map<number, number>();
@@ -174,7 +196,10 @@ export class PeerSession {
     }
     await this.waitIdle(10000);
     const sizes = [...batches.values()];
-    return { perSec: ok / ((result.endEpochMs - result.startEpochMs) / 1000), meanBatch: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : NaN };
+    return {
+      perSec: ok / ((result.endEpochMs - result.startEpochMs) / 1000),
+      meanBatch: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : NaN,
+    };
   }
 
   /** Runs one open-loop job and computes its figures; restarts the server when it crashed or stays busy. */
@@ -208,23 +233,32 @@ export class PeerSession {
       }
       for (const at of [0.3, 0.6, 0.9]) {
         timers.push(
-          setTimeout(() => {
-            for (const [model, fn] of firstFnOfModel) {
-              void runtimePrediction(this.url, fn).then((p) => {
-                if (p) samples.set(model, [...(samples.get(model) ?? []), p]);
-              });
-            }
-          }, spec.leadInMs + at * spec.durationMs),
+          setTimeout(
+            () => {
+              for (const [model, fn] of firstFnOfModel) {
+                void runtimePrediction(this.url, fn).then((p) => {
+                  if (p) samples.set(model, [...(samples.get(model) ?? []), p]);
+                });
+              }
+            },
+            spec.leadInMs + at * spec.durationMs,
+          ),
         );
       }
     }
-    const { result } = await env.loadgen.ask<{ result: LoadResult }>({ type: 'job', job }, 'result', spec.leadInMs + spec.durationMs + (spec.trickle?.durationMs ?? 0) + spec.drainMs + 60000);
+    const { result } = await env.loadgen.ask<{ result: LoadResult }>(
+      { type: 'job', job },
+      'result',
+      spec.leadInMs + spec.durationMs + (spec.trickle?.durationMs ?? 0) + spec.drainMs + 60000,
+    );
     for (const t of timers) clearTimeout(t);
     let after: ServerSnapshot | undefined;
     if (this.#child.exited) {
       notes.push('server crashed during the run; restarted');
     } else if (!(await this.waitIdle(idleTimeoutMs))) {
-      notes.push(`server still busy ${Math.round(idleTimeoutMs / 1000)} s after the run; restarted (its backlog's device time is not counted)`);
+      notes.push(
+        `server still busy ${Math.round(idleTimeoutMs / 1000)} s after the run; restarted (its backlog's device time is not counted)`,
+      );
     } else {
       after = await this.snapshot().catch(() => undefined);
     }
@@ -236,7 +270,8 @@ export class PeerSession {
     if (otherCores > 0.25) notes.push(`other processes used ${otherCores.toFixed(2)} cores during the run`);
     const stealCores = (machineStealMs() - steal0) / windowMs;
     if (stealCores > 0.1) notes.push(`the hypervisor stole ${stealCores.toFixed(2)} cores during the run`);
-    if (env.rawDir) await writeRaw(path.join(env.rawDir, `${this.def.name}--${spec.scenario}--${spec.label}.json`.replace(/[^\w.-]+/g, '_')), result);
+    if (env.rawDir)
+      await writeRaw(path.join(env.rawDir, `${this.def.name}--${spec.scenario}--${spec.label}.json`.replace(/[^\w.-]+/g, '_')), result);
     const predictions = new Map<string, Prediction>();
     for (const [m, list] of samples) {
       const p = meanPrediction(list);

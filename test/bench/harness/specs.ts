@@ -23,7 +23,15 @@ export function runSpecs(plan: Plan, capacity: Map<string, number>, peer: PeerDe
     const c = capacity.get(model)!;
     for (const f of plan.sweep) {
       const label = sweepLabel(f);
-      specs.push({ ...base, scenario: `sweep:${model}`, label, fraction: f, ratePerSec: f * c, streams: [{ fn, weight: 1 }], seed: seedOf(`sweep:${model}/${label}`) });
+      specs.push({
+        ...base,
+        scenario: `sweep:${model}`,
+        label,
+        fraction: f,
+        ratePerSec: f * c,
+        streams: [{ fn, weight: 1 }],
+        seed: seedOf(`sweep:${model}/${label}`),
+      });
     }
   }
   for (const model of plan.burst.models) {
@@ -42,13 +50,35 @@ export function runSpecs(plan: Plan, capacity: Map<string, number>, peer: PeerDe
   }
   for (const f of plan.twoSlo) {
     const label = sweepLabel(f);
-    specs.push({ ...base, scenario: 'two-slo', label, fraction: f, ratePerSec: f * capacity.get('mlp')!, streams: [{ fn: 'mlp-classify', weight: 1 }, { fn: 'mlp-scores', weight: 1 }], seed: seedOf(`two-slo/${label}`) });
+    specs.push({
+      ...base,
+      scenario: 'two-slo',
+      label,
+      fraction: f,
+      ratePerSec: f * capacity.get('mlp')!,
+      streams: [
+        { fn: 'mlp-classify', weight: 1 },
+        { fn: 'mlp-scores', weight: 1 },
+      ],
+      seed: seedOf(`two-slo/${label}`),
+    });
   }
   for (const f of plan.twoModels) {
     const label = `${f.toFixed(2)} of C shared`;
     const rMlp = (f / 2) * capacity.get('mlp')!;
     const rOcr = (f / 2) * capacity.get('ocr-cls')!;
-    specs.push({ ...base, scenario: 'two-models', label, fraction: f, ratePerSec: rMlp + rOcr, streams: [{ fn: 'mlp-classify', weight: rMlp }, { fn: 'text-direction', weight: rOcr }], seed: seedOf(`two-models/${label}`) });
+    specs.push({
+      ...base,
+      scenario: 'two-models',
+      label,
+      fraction: f,
+      ratePerSec: rMlp + rOcr,
+      streams: [
+        { fn: 'mlp-classify', weight: rMlp },
+        { fn: 'text-direction', weight: rOcr },
+      ],
+      seed: seedOf(`two-models/${label}`),
+    });
   }
   if (plan.overload.peers.includes(peer.name)) specs.push(overloadSpec(plan, capacity));
   return specs;
@@ -80,6 +110,14 @@ export function overloadSpec(plan: Plan, capacity: Map<string, number>): RunSpec
 export function hostSpecs(plan: Plan, capacity: Map<string, number>): RunSpec[] {
   const base = { leadInMs: plan.leadInMs, durationMs: plan.durationMs, drainMs: plan.drainMs };
   return MODELS.flatMap(({ model, fn }) =>
-    plan.hostFractions.map((f) => ({ ...base, scenario: `host:${model}`, label: sweepLabel(f), fraction: f, ratePerSec: f * capacity.get(model)!, streams: [{ fn, weight: 1 }], seed: seedOf(`sweep:${model}/${sweepLabel(f)}`) })),
+    plan.hostFractions.map((f) => ({
+      ...base,
+      scenario: `host:${model}`,
+      label: sweepLabel(f),
+      fraction: f,
+      ratePerSec: f * capacity.get(model)!,
+      streams: [{ fn, weight: 1 }],
+      seed: seedOf(`sweep:${model}/${sweepLabel(f)}`),
+    })),
   );
 }

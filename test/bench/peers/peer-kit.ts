@@ -76,7 +76,11 @@ export async function loadHandlers(config: ResolvedConfig, names: readonly strin
 }
 
 /** Opens each model once with the session options of a runtime lane (same intra-op thread count). */
-export async function openModels(config: ResolvedConfig, names: readonly string[], device: 'cpu' | 'webgpu' = 'cpu'): Promise<Map<string, PeerModel>> {
+export async function openModels(
+  config: ResolvedConfig,
+  names: readonly string[],
+  device: 'cpu' | 'webgpu' = 'cpu',
+): Promise<Map<string, PeerModel>> {
   const out = new Map<string, PeerModel>();
   for (const name of names) {
     const m = config.models[name];
@@ -147,7 +151,9 @@ export async function runPeer(makeInfer: (stats: PeerStats) => Infer): Promise<v
   const infer = makeInfer(stats);
   // A first run per model outside the figures: onnxruntime's first run allocates and is slow.
   for (const m of models.values()) {
-    const dims = (m.session.inputMetadata[0] as unknown as { shape: readonly (number | string)[] }).shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = (m.session.inputMetadata[0] as unknown as { shape: readonly (number | string)[] }).shape.map((d) =>
+      typeof d === 'number' && d > 0 ? d : 1,
+    );
     await m.session.run({ [m.input]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims) });
   }
   await servePeer(peerApp(handlers, models, infer, stats), stats);

@@ -33,8 +33,10 @@ function pathOf(url: string): string {
 }
 
 const NATIVE = 'V8 builtins & native (no script)';
-const PINO = /\/node_modules\/(pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|atomic-sleep|on-exit-leak-free|safe-stable-stringify)\//;
-const WHATWG = /^node:internal\/(deps\/undici|webstreams|abort_controller|event_target|blob|url|encoding|webidl|structured_clone)|^node:(url|stream\/web)$/;
+const PINO =
+  /\/node_modules\/(pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|atomic-sleep|on-exit-leak-free|safe-stable-stringify)\//;
+const WHATWG =
+  /^node:internal\/(deps\/undici|webstreams|abort_controller|event_target|blob|url|encoding|webidl|structured_clone)|^node:(url|stream\/web)$/;
 const HTTP = /^node:(_http_\w+|http|https|net|stream|dns)$|^node:internal\/(http|net|stream_base_commons|streams\/|js_stream_socket|dns)/;
 
 /**
@@ -48,7 +50,11 @@ export function categoryOf(cf: CallFrame, root: string): string {
   if (fn === '(idle)') return 'idle';
   if (fn === '(program)' || fn === '(root)') return 'program (V8/native, unattributed)';
   const u = pathOf(cf.url);
-  if (/postMessage|makeTransferable|MessagePort|receiveMessageOnPort/.test(fn) || /^node:internal\/(worker|per_context\/messageport)/.test(u)) return 'worker messaging';
+  if (
+    /postMessage|makeTransferable|MessagePort|receiveMessageOnPort/.test(fn) ||
+    /^node:internal\/(worker|per_context\/messageport)/.test(u)
+  )
+    return 'worker messaging';
   if (u.includes('/node_modules/@hono/node-server/')) return '@hono/node-server';
   if (u.includes('/node_modules/hono/')) return 'hono';
   if (u.includes('/node_modules/zod/')) return 'zod';
@@ -158,10 +164,20 @@ export function formatSummary(s: ProfileSummary, top = 15): string[] {
   const busy = s.totalMs - s.idleMs;
   const pct = (x: number, of: number) => (of > 0 ? `${((100 * x) / of).toFixed(1)}%` : '-');
   const L: string[] = [];
-  L.push(`${s.samples} samples, ${s.totalMs.toFixed(0)} ms sampled${s.windowed ? ' inside the load window' : ' (whole profile)'}, ${busy.toFixed(0)} ms not idle`);
+  L.push(
+    `${s.samples} samples, ${s.totalMs.toFixed(0)} ms sampled${s.windowed ? ' inside the load window' : ' (whole profile)'}, ${busy.toFixed(0)} ms not idle`,
+  );
   L.push('', `${'category'.padEnd(48)} ${'self ms'.padStart(9)} ${'of all'.padStart(7)} ${'of busy'.padStart(8)}`);
-  for (const c of s.byCategory) L.push(`${c.category.padEnd(48)} ${c.ms.toFixed(1).padStart(9)} ${pct(c.ms, s.totalMs).padStart(7)} ${c.category === 'idle' ? ''.padStart(8) : pct(c.ms, busy).padStart(8)}`);
-  L.push('', `top ${top} functions by self time (idle left out; positions in the code as V8 ran it, for .ts files tsx's compiled output):`, `${'self ms'.padStart(9)} ${'of busy'.padStart(8)}  function (where) [category]`);
-  for (const f of s.byFunction.filter((x) => x.category !== 'idle').slice(0, top)) L.push(`${f.ms.toFixed(1).padStart(9)} ${pct(f.ms, busy).padStart(8)}  ${f.name}${f.where ? ` (${f.where})` : ''} [${f.category}]`);
+  for (const c of s.byCategory)
+    L.push(
+      `${c.category.padEnd(48)} ${c.ms.toFixed(1).padStart(9)} ${pct(c.ms, s.totalMs).padStart(7)} ${c.category === 'idle' ? ''.padStart(8) : pct(c.ms, busy).padStart(8)}`,
+    );
+  L.push(
+    '',
+    `top ${top} functions by self time (idle left out; positions in the code as V8 ran it, for .ts files tsx's compiled output):`,
+    `${'self ms'.padStart(9)} ${'of busy'.padStart(8)}  function (where) [category]`,
+  );
+  for (const f of s.byFunction.filter((x) => x.category !== 'idle').slice(0, top))
+    L.push(`${f.ms.toFixed(1).padStart(9)} ${pct(f.ms, busy).padStart(8)}  ${f.name}${f.where ? ` (${f.where})` : ''} [${f.category}]`);
   return L;
 }

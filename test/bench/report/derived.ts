@@ -13,7 +13,8 @@ export function capacityRun(data: BenchData, peer: string, model: string): RunRe
   return data.runs.find((r) => r.peer === peer && r.scenario === `sweep:${model}` && r.label === capacityLabel);
 }
 
-const div = (a: number | null | undefined, b: number | null | undefined) => (a === null || a === undefined || b === null || b === undefined || !(b !== 0) ? null : Number.isFinite(a / b) ? a / b : null);
+const div = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || !(b !== 0) ? null : Number.isFinite(a / b) ? a / b : null;
 
 export interface OverloadRow {
   peer: string;
@@ -59,7 +60,9 @@ export function overloadRows(data: BenchData): OverloadRow[] {
 }
 
 /** Per peer and model: goodput at the sweep's highest fraction over goodput at 1.0C. */
-export function sweepTopRatios(data: BenchData): { peer: string; model: string; fraction: number; goodputPerSec: number; goodputAtCPerSec: number; ratio: number | null }[] {
+export function sweepTopRatios(
+  data: BenchData,
+): { peer: string; model: string; fraction: number; goodputPerSec: number; goodputAtCPerSec: number; ratio: number | null }[] {
   const out: ReturnType<typeof sweepTopRatios> = [];
   for (const p of data.peers) {
     for (const model of Object.keys(data.capacity)) {
@@ -68,7 +71,14 @@ export function sweepTopRatios(data: BenchData): { peer: string; model: string; 
       if (!sweep.length || !atC) continue;
       const top = sweep.reduce((a, r) => (r.fraction > a.fraction ? r : a));
       if (top === atC) continue;
-      out.push({ peer: p.name, model, fraction: top.fraction, goodputPerSec: top.figures.goodputPerSec, goodputAtCPerSec: atC.figures.goodputPerSec, ratio: div(top.figures.goodputPerSec, atC.figures.goodputPerSec) });
+      out.push({
+        peer: p.name,
+        model,
+        fraction: top.fraction,
+        goodputPerSec: top.figures.goodputPerSec,
+        goodputAtCPerSec: atC.figures.goodputPerSec,
+        ratio: div(top.figures.goodputPerSec, atC.figures.goodputPerSec),
+      });
     }
   }
   return out;
@@ -108,7 +118,8 @@ export function shedCosts(data: BenchData): ShedCost[] {
       const a = c?.figures.job ?? { ok: 0, shed: 0 };
       const b = o.figures.job;
       const out = { peer: o.peer, capacityServed: a.ok, capacityShed: a.shed, overloadServed: b.ok, overloadShed: b.shed };
-      if (cpuC === null || cpuO === null || a.ok === 0 || b.shed === 0) return { ...out, servedUs: null, shedUs: null, ratio: null, method: null };
+      if (cpuC === null || cpuO === null || a.ok === 0 || b.shed === 0)
+        return { ...out, servedUs: null, shedUs: null, ratio: null, method: null };
       const det = a.ok * b.shed - b.ok * a.shed;
       // Solve when the capacity run shed a good part (5%) and the two mixes differ enough; else it counts as all served.
       const solve = a.shed >= 0.05 * (a.ok + a.shed) && det > 0.5 * a.ok * b.shed;
@@ -155,7 +166,10 @@ export function hostCpuRows(data: BenchData): HostCpuRow[] {
 }
 
 /** Host stages (us per call) of the runtime peers at their capacity runs; `stages` is every stage seen. */
-export function stageRows(data: BenchData): { stages: string[]; rows: { peer: string; model: string; perStage: Record<string, number> | null; mainUsPerCall: number | null }[] } {
+export function stageRows(data: BenchData): {
+  stages: string[];
+  rows: { peer: string; model: string; perStage: Record<string, number> | null; mainUsPerCall: number | null }[];
+} {
   const rows: ReturnType<typeof stageRows>['rows'] = [];
   const stages = new Set<string>();
   for (const model of Object.keys(data.capacity)) {

@@ -44,9 +44,10 @@ export const COLORS: Record<string, string> = {
 /** Peers that run inference (every peer but hono-echo): the ones goodput and ratio tables compare. */
 const inferencePeers = (data: BenchData) => data.peers.filter((p) => !p.echo).map((p) => p.name);
 
-
 /** Goodput of `slo` over the best other peer in each run, and which peer that was. */
-export function goodputRatios(data: BenchData): { scenario: string; label: string; slo: number; best: string; bestGoodput: number; ratio: number | null }[] {
+export function goodputRatios(
+  data: BenchData,
+): { scenario: string; label: string; slo: number; best: string; bestGoodput: number; ratio: number | null }[] {
   const out: ReturnType<typeof goodputRatios> = [];
   const keys = [...new Set(data.runs.map((r) => `${r.scenario}\u0000${r.label}`))];
   for (const key of keys) {
@@ -56,13 +57,22 @@ export function goodputRatios(data: BenchData): { scenario: string; label: strin
     const others = here.filter((r) => r.peer !== 'slo' && inferencePeers(data).includes(r.peer));
     if (!ours || others.length === 0) continue;
     const best = others.reduce((a, r) => (r.figures.goodputPerSec > a.figures.goodputPerSec ? r : a));
-    out.push({ scenario, label, slo: ours.figures.goodputPerSec, best: best.peer, bestGoodput: best.figures.goodputPerSec, ratio: best.figures.goodputPerSec > 0 ? ours.figures.goodputPerSec / best.figures.goodputPerSec : null });
+    out.push({
+      scenario,
+      label,
+      slo: ours.figures.goodputPerSec,
+      best: best.peer,
+      bestGoodput: best.figures.goodputPerSec,
+      ratio: best.figures.goodputPerSec > 0 ? ours.figures.goodputPerSec / best.figures.goodputPerSec : null,
+    });
   }
   return out;
 }
 
 /** Per peer and model: the highest throughput any sweep run reached, over the ceiling. */
-export function saturationRatios(data: BenchData): { peer: string; model: string; throughputPerSec: number; ceilingPerSec: number; ratio: number }[] {
+export function saturationRatios(
+  data: BenchData,
+): { peer: string; model: string; throughputPerSec: number; ceilingPerSec: number; ratio: number }[] {
   const out: ReturnType<typeof saturationRatios> = [];
   for (const c of data.ceilings) {
     for (const p of data.peers.filter((x) => !x.echo)) {
@@ -120,19 +130,33 @@ export function markdown(data: BenchData): string {
   const L: string[] = [];
   const m = data.meta;
   L.push('# edgebatch benchmark results', '');
-  L.push(`Plan **${data.plan.name}**, ${m.date}, ${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.threadsPerLane} intra-op thread(s) per lane, ${m.lanes} lane(s); took ${m.seconds} s.`);
-  L.push(`Each run: ${data.plan.leadInMs} ms lead-in (not counted), ${data.plan.durationMs} ms measured, replies awaited ${data.plan.drainMs} ms after the last send. Open loop, seeded Poisson arrivals, the same schedule for every peer. Load generator: ${m.client}.`, '');
+  L.push(
+    `Plan **${data.plan.name}**, ${m.date}, ${m.cores} cores (${m.cpu}), Node ${m.node}, ${m.threadsPerLane} intra-op thread(s) per lane, ${m.lanes} lane(s); took ${m.seconds} s.`,
+  );
+  L.push(
+    `Each run: ${data.plan.leadInMs} ms lead-in (not counted), ${data.plan.durationMs} ms measured, replies awaited ${data.plan.drainMs} ms after the last send. Open loop, seeded Poisson arrivals, the same schedule for every peer. Load generator: ${m.client}.`,
+    '',
+  );
   L.push('## Peers', '');
   for (const p of data.peers) L.push(`- **${p.name}**: ${p.what}`);
-  const fd = Object.entries(data.fixedDelay).map(([model, s]) => `${model}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`);
-  L.push('', `Fixed-delay setting (Triton's advice: preferred batch = what the model reaches at the target rate ${data.plan.targetFraction}C, measured from the greedy run nearest to it; max queue delay = 10% of the tightest SLO on the model): ${fd.join('; ') || 'n/a'}.`);
-  L.push('The runtime peers run hono.config.ts as shipped apart from the policy (admission control included: its 503s are counted as shed). Naive and DataLoader run the same handler files (schema, pre, post) with sessions opened like a lane\'s. hono-echo does no inference: it runs only its knee search and the host-path runs, and is left out of goodput and ratio tables.', '');
+  const fd = Object.entries(data.fixedDelay).map(
+    ([model, s]) => `${model}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`,
+  );
+  L.push(
+    '',
+    `Fixed-delay setting (Triton's advice: preferred batch = what the model reaches at the target rate ${data.plan.targetFraction}C, measured from the greedy run nearest to it; max queue delay = 10% of the tightest SLO on the model): ${fd.join('; ') || 'n/a'}.`,
+  );
+  L.push(
+    "The runtime peers run hono.config.ts as shipped apart from the policy (admission control included: its 503s are counted as shed). Naive and DataLoader run the same handler files (schema, pre, post) with sessions opened like a lane's. hono-echo does no inference: it runs only its knee search and the host-path runs, and is left out of goodput and ratio tables.",
+    '',
+  );
 
   L.push(...capacitySection(data));
 
   L.push('## Ratios', '', '### Goodput of slo (ours) over the best other peer, per run', '');
   L.push('| scenario | load | slo goodput/s | best other | its goodput/s | ratio |', '| --- | --- | ---: | --- | ---: | ---: |');
-  for (const g of goodputRatios(data)) L.push(`| ${g.scenario} | ${g.label} | ${g.slo.toFixed(0)} | ${g.best} | ${g.bestGoodput.toFixed(0)} | **${n(g.ratio, 2)}** |`);
+  for (const g of goodputRatios(data))
+    L.push(`| ${g.scenario} | ${g.label} | ${g.slo.toFixed(0)} | ${g.best} | ${g.bestGoodput.toFixed(0)} | **${n(g.ratio, 2)}** |`);
   L.push('', '### Highest throughput in the sweep over the ceiling', '');
   const inf = inferencePeers(data);
   L.push(`| model | ${inf.join(' | ')} |`, `| --- | ${inf.map(() => '---:').join(' | ')} |`);
@@ -147,12 +171,26 @@ export function markdown(data: BenchData): string {
   L.push(...overloadSection(data), ...hostSection(data), ...fitSection(data));
 
   L.push('## Runs', '');
-  L.push('Columns: goodput = 200 replies within the SLO per second; SLO att. = those over all sent; shed = 503 (admission control, not counted late); late = 200 after the SLO; p50/p99 over 200 replies and timeouts; tput/ceiling = 200 replies/s over the bare-loop ceiling (summed shares with two models); mean batch over distinct batches; J/inf modelled from busy device time (busyWatts/idleWatts of hono.config.ts); peak batch = largest batch input; loop p99 = server event-loop delay p99; main us/call = main-thread CPU of the server per call answered (the whole job); lost = timeouts and failed connections; U / measured = the runtime formula\'s mean-latency bound at the live rate (GET /functions/:name, sampled during the run) / the measured mean queue + inference (Server-Timing). (!) = see notes.', '');
+  L.push(
+    "Columns: goodput = 200 replies within the SLO per second; SLO att. = those over all sent; shed = 503 (admission control, not counted late); late = 200 after the SLO; p50/p99 over 200 replies and timeouts; tput/ceiling = 200 replies/s over the bare-loop ceiling (summed shares with two models); mean batch over distinct batches; J/inf modelled from busy device time (busyWatts/idleWatts of hono.config.ts); peak batch = largest batch input; loop p99 = server event-loop delay p99; main us/call = main-thread CPU of the server per call answered (the whole job); lost = timeouts and failed connections; U / measured = the runtime formula's mean-latency bound at the live rate (GET /functions/:name, sampled during the run) / the measured mean queue + inference (Server-Timing). (!) = see notes.",
+    '',
+  );
   for (const scenario of [...new Set(data.runs.map((r) => r.scenario))]) {
     L.push(`### ${SCENARIO_TITLES[scenario] ?? scenario}`, '');
-    L.push(...runTable(data.runs.filter((r) => r.scenario === scenario), order), '');
+    L.push(
+      ...runTable(
+        data.runs.filter((r) => r.scenario === scenario),
+        order,
+      ),
+      '',
+    );
     if (scenario.startsWith('burst:')) {
-      L.push('Requests scheduled in the burst and the 500 ms after it:', '', '| peer | sent | SLO att. | p99 ms | max ms |', '| --- | ---: | ---: | ---: | ---: |');
+      L.push(
+        'Requests scheduled in the burst and the 500 ms after it:',
+        '',
+        '| peer | sent | SLO att. | p99 ms | max ms |',
+        '| --- | ---: | ---: | ---: | ---: |',
+      );
       for (const r of data.runs.filter((x) => x.scenario === scenario)) {
         const b = r.figures.burstWindow;
         if (b) L.push(`| ${r.peer} | ${b.sent} | ${pct(b.sloAttainment)} | ${n(b.p99Ms)} | ${n(b.maxMs)} |`);
@@ -160,17 +198,29 @@ export function markdown(data: BenchData): string {
       L.push('');
     }
     if (scenario === 'two-slo' || scenario === 'two-models') {
-      L.push('Per function:', '', '| load | peer | function (SLO) | sent | SLO att. | shed | p50 ms | p99 ms |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+      L.push(
+        'Per function:',
+        '',
+        '| load | peer | function (SLO) | sent | SLO att. | shed | p50 ms | p99 ms |',
+        '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+      );
       for (const r of data.runs.filter((x) => x.scenario === scenario)) {
-        for (const [fn, f] of Object.entries(r.figures.perFunction)) L.push(`| ${r.label} | ${r.peer} | ${fn} (${f.sloMs} ms) | ${f.sent} | ${pct(f.sloAttainment)} | ${f.shed} | ${n(f.p50Ms)} | ${n(f.p99Ms)} |`);
+        for (const [fn, f] of Object.entries(r.figures.perFunction))
+          L.push(
+            `| ${r.label} | ${r.peer} | ${fn} (${f.sloMs} ms) | ${f.sent} | ${pct(f.sloAttainment)} | ${f.shed} | ${n(f.p50Ms)} | ${n(f.p99Ms)} |`,
+          );
       }
       L.push('');
     }
   }
   const notes = data.runs.filter((r) => r.notes.length);
   L.push('## Caveats', '');
-  L.push('- Busy device time: the runtime reports `edgebatch_compute_infer_duration_seconds`, `session.run` as its lane times it (what its cost fit learns); naive and DataLoader report their own timed `session.run`. Both leave out the hand-over to and from the device, so J/inf compares like with like.');
-  L.push(`- ${notes.length} of ${data.runs.length} runs carry a note (other processes on the machine, hypervisor steal, a restarted server): compare those with care. Per-request columns of every run are in bench-results/tmp/raw/.`);
+  L.push(
+    '- Busy device time: the runtime reports `edgebatch_compute_infer_duration_seconds`, `session.run` as its lane times it (what its cost fit learns); naive and DataLoader report their own timed `session.run`. Both leave out the hand-over to and from the device, so J/inf compares like with like.',
+  );
+  L.push(
+    `- ${notes.length} of ${data.runs.length} runs carry a note (other processes on the machine, hypervisor steal, a restarted server): compare those with care. Per-request columns of every run are in bench-results/tmp/raw/.`,
+  );
   L.push('');
   if (notes.length) {
     L.push('## Notes', '');
@@ -196,13 +246,27 @@ function charts(data: BenchData): Record<string, string> {
     for (const peer of order) {
       const mine = runs.filter((r) => r.peer === peer);
       if (!mine.length) continue;
-      series.push({ label: `${peer} p99`, color: COLORS[peer] ?? '#333', points: mine.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.p99Ms })) });
-      series.push({ label: `${peer} p50`, color: COLORS[peer] ?? '#333', dashed: true, marker: 'none', points: mine.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.p50Ms })) });
+      series.push({
+        label: `${peer} p99`,
+        color: COLORS[peer] ?? '#333',
+        points: mine.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.p99Ms })),
+      });
+      series.push({
+        label: `${peer} p50`,
+        color: COLORS[peer] ?? '#333',
+        dashed: true,
+        marker: 'none',
+        points: mine.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.p50Ms })),
+      });
     }
     const ours = runs.filter((r) => r.peer === 'slo');
-    const bound = ours.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.perModel[c.model]?.predicted?.meanLatencyBoundMs ?? NaN })).filter((p) => Number.isFinite(p.y));
+    const bound = ours
+      .map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.perModel[c.model]?.predicted?.meanLatencyBoundMs ?? NaN }))
+      .filter((p) => Number.isFinite(p.y));
     if (bound.length) series.push({ label: 'formula U_h (slo, live)', color: '#000000', dashed: true, marker: 'square', points: bound });
-    const measured = ours.map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.perModel[c.model]?.deviceSideMeanMs ?? NaN })).filter((p) => Number.isFinite(p.y));
+    const measured = ours
+      .map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.perModel[c.model]?.deviceSideMeanMs ?? NaN }))
+      .filter((p) => Number.isFinite(p.y));
     if (measured.length) series.push({ label: 'slo: measured queue+device', color: '#777777', marker: 'square', points: measured });
     out[`latency-${c.model}.svg`] = lineChart({
       title: `Latency vs offered load: ${c.model} (${fn})`,
@@ -218,14 +282,26 @@ function charts(data: BenchData): Record<string, string> {
       subtitle: `replies within the SLO per second; capacity C = ${n(data.capacity[c.model], 0)} req/s; ${data.plan.name} plan`,
       xLabel: 'offered load (requests/s)',
       yLabel: 'goodput (replies within SLO / s)',
-      series: order.filter((p) => runs.some((r) => r.peer === p)).map((peer) => ({ label: peer, color: COLORS[peer] ?? '#333', points: runs.filter((r) => r.peer === peer).map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.goodputPerSec })) })),
+      series: order
+        .filter((p) => runs.some((r) => r.peer === p))
+        .map((peer) => ({
+          label: peer,
+          color: COLORS[peer] ?? '#333',
+          points: runs.filter((r) => r.peer === peer).map((r) => ({ x: r.figures.offeredPerSec, y: r.figures.goodputPerSec })),
+        })),
       identity: { label: 'offered (all within SLO)', color: '#999999' },
     });
   }
   const other = data.runs.filter((r) => !r.scenario.startsWith('sweep:') && !r.scenario.startsWith('host:'));
   const groups = [...new Set(other.map((r) => `${r.scenario}\n${r.label}`))];
   // Axis labels: scenario, then the load cut at its commas, so six groups stay legible side by side.
-  const shown = groups.map((g) => g.replace(' of C shared', 'C shared').replace(/C for (\d+ s)/, 'C, $1').split(', ').join('\n'));
+  const shown = groups.map((g) =>
+    g
+      .replace(' of C shared', 'C shared')
+      .replace(/C for (\d+ s)/, 'C, $1')
+      .split(', ')
+      .join('\n'),
+  );
   if (groups.length) {
     out['scenarios.svg'] = barChart({
       title: 'SLO attainment per scenario',
@@ -233,15 +309,17 @@ function charts(data: BenchData): Record<string, string> {
       yLabel: 'SLO attainment (%)',
       groups: shown,
       yMax: 100,
-      bars: order.filter((peer) => other.some((r) => r.peer === peer)).map((peer) => ({
-        label: peer,
-        color: COLORS[peer] ?? '#333',
-        values: groups.map((g) => {
-          const [scenario, label] = g.split('\n');
-          const r = other.find((x) => x.peer === peer && x.scenario === scenario && x.label === label);
-          return r ? 100 * r.figures.sloAttainment : null;
-        }),
-      })),
+      bars: order
+        .filter((peer) => other.some((r) => r.peer === peer))
+        .map((peer) => ({
+          label: peer,
+          color: COLORS[peer] ?? '#333',
+          values: groups.map((g) => {
+            const [scenario, label] = g.split('\n');
+            const r = other.find((x) => x.peer === peer && x.scenario === scenario && x.label === label);
+            return r ? 100 * r.figures.sloAttainment : null;
+          }),
+        })),
     });
   }
   return out;
@@ -249,7 +327,11 @@ function charts(data: BenchData): Record<string, string> {
 
 /** JSON-safe copy: Infinity and NaN become strings/null so nothing is silently lost. */
 function jsonSafe(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? null : v > 0 ? 'Infinity' : '-Infinity') : v), 2);
+  return JSON.stringify(
+    value,
+    (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? null : v > 0 ? 'Infinity' : '-Infinity') : v),
+    2,
+  );
 }
 
 export async function writeReport(outDir: string, data: BenchData): Promise<string[]> {

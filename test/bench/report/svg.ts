@@ -71,7 +71,9 @@ export function lineChart(c: LineChart): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const xs = c.series.flatMap((s) => s.points.map((p) => p.x)).filter(Number.isFinite);
-  const ys = [...c.series.flatMap((s) => s.points.map((p) => p.y)), ...(c.refLines ?? []).map((r) => r.y)].filter((y) => Number.isFinite(y) && (!c.logY || y > 0));
+  const ys = [...c.series.flatMap((s) => s.points.map((p) => p.y)), ...(c.refLines ?? []).map((r) => r.y)].filter(
+    (y) => Number.isFinite(y) && (!c.logY || y > 0),
+  );
   const xMin = 0;
   const xMax = Math.max(1, ...xs) * 1.05;
   let yMin = c.yMin ?? (c.logY ? Math.max(1e-3, Math.min(...ys)) : 0);
@@ -84,14 +86,14 @@ export function lineChart(c: LineChart): string {
   }
   const X = (x: number) => M.left + ((x - xMin) / (xMax - xMin)) * pw;
   const Y = (y: number) => {
-    const t = c.logY ? (Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : (y - yMin) / (yMax - yMin);
+    const t = c.logY
+      ? (Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))
+      : (y - yMin) / (yMax - yMin);
     return M.top + ph - Math.max(0, Math.min(1, t)) * ph;
   };
   const body: string[] = [];
   // grid and axes
-  const yTicks = c.logY
-    ? Array.from({ length: Math.round(Math.log10(yMax / yMin)) + 1 }, (_, i) => yMin * 10 ** i)
-    : niceTicks(yMin, yMax);
+  const yTicks = c.logY ? Array.from({ length: Math.round(Math.log10(yMax / yMin)) + 1 }, (_, i) => yMin * 10 ** i) : niceTicks(yMin, yMax);
   for (const t of yTicks) {
     body.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${Y(t)}" y2="${Y(t)}" stroke="#e3e3e3"/>`);
     body.push(`<text x="${M.left - 8}" y="${Y(t) + 4}" text-anchor="end" fill="#333">${fmt(t)}</text>`);
@@ -103,30 +105,44 @@ export function lineChart(c: LineChart): string {
   }
   body.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   body.push(`<text x="${M.left + pw / 2}" y="${H - 18}" text-anchor="middle">${esc(c.xLabel)}</text>`);
-  body.push(`<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.logY ? ' (log scale)' : ''}</text>`);
+  body.push(
+    `<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.logY ? ' (log scale)' : ''}</text>`,
+  );
   const legend: string[] = [];
   let ly = M.top + 8;
   const legendRow = (label: string, color: string, dashed: boolean | undefined, marker: string) => {
     const lx = M.left + pw + 18;
-    legend.push(`<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    legend.push(
+      `<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     if (marker === 'circle') legend.push(`<circle cx="${lx + 14}" cy="${ly}" r="3.5" fill="${color}"/>`);
     if (marker === 'square') legend.push(`<rect x="${lx + 10.5}" y="${ly - 3.5}" width="7" height="7" fill="${color}"/>`);
     legend.push(`<text x="${lx + 36}" y="${ly + 4}">${esc(label)}</text>`);
     ly += 20;
   };
   if (c.identity) {
-    body.push(`<line x1="${X(0)}" y1="${Y(0)}" x2="${X(Math.min(xMax, yMax))}" y2="${Y(Math.min(xMax, yMax))}" stroke="${c.identity.color}" stroke-dasharray="2 4" stroke-width="1.5"/>`);
+    body.push(
+      `<line x1="${X(0)}" y1="${Y(0)}" x2="${X(Math.min(xMax, yMax))}" y2="${Y(Math.min(xMax, yMax))}" stroke="${c.identity.color}" stroke-dasharray="2 4" stroke-width="1.5"/>`,
+    );
     legendRow(c.identity.label, c.identity.color, true, 'none');
   }
   for (const r of c.refLines ?? []) {
-    body.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${Y(r.y)}" y2="${Y(r.y)}" stroke="${r.color}" stroke-width="1.5"${r.dashed === false ? '' : ' stroke-dasharray="8 5"'}/>`);
+    body.push(
+      `<line x1="${M.left}" x2="${M.left + pw}" y1="${Y(r.y)}" y2="${Y(r.y)}" stroke="${r.color}" stroke-width="1.5"${r.dashed === false ? '' : ' stroke-dasharray="8 5"'}/>`,
+    );
     legendRow(r.label, r.color, r.dashed !== false, 'none');
   }
   for (const s of c.series) {
     const pts = s.points.filter((p) => Number.isFinite(p.x)).sort((a, b) => a.x - b.x);
-    const finite = pts.map((p) => ({ x: X(p.x), y: Number.isFinite(p.y) ? Y(p.y) : M.top, off: !Number.isFinite(p.y) || (c.logY ? p.y > yMax : p.y > yMax) }));
+    const finite = pts.map((p) => ({
+      x: X(p.x),
+      y: Number.isFinite(p.y) ? Y(p.y) : M.top,
+      off: !Number.isFinite(p.y) || (c.logY ? p.y > yMax : p.y > yMax),
+    }));
     if (finite.length > 1) {
-      body.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${finite.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')}"/>`);
+      body.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${finite.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')}"/>`,
+      );
     }
     for (const p of finite) {
       if (p.off) body.push(`<path d="M${p.x - 5},${p.y + 8} L${p.x + 5},${p.y + 8} L${p.x},${p.y} Z" fill="${s.color}"/>`);
@@ -172,10 +188,14 @@ export function barChart(c: BarChart): string {
     c.bars.forEach((b, bi) => {
       const v = b.values[gi];
       if (v === null || !Number.isFinite(v)) return;
-      body.push(`<rect x="${(gx + bi * bw).toFixed(1)}" y="${Y(v).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(M.top + ph - Y(v)).toFixed(1)}" fill="${b.color}"/>`);
+      body.push(
+        `<rect x="${(gx + bi * bw).toFixed(1)}" y="${Y(v).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(M.top + ph - Y(v)).toFixed(1)}" fill="${b.color}"/>`,
+      );
     });
     const lines = g.split('\n');
-    lines.forEach((line, li) => body.push(`<text x="${gx + gw * 0.4}" y="${M.top + ph + 18 + li * 15}" text-anchor="middle" font-size="12">${esc(line)}</text>`));
+    lines.forEach((line, li) =>
+      body.push(`<text x="${gx + gw * 0.4}" y="${M.top + ph + 18 + li * 15}" text-anchor="middle" font-size="12">${esc(line)}</text>`),
+    );
   });
   body.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   body.push(`<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);

@@ -34,13 +34,19 @@ function frame(svg, [x0, x1], yMax, xLabel, yLabel) {
     node('text', { x: pad.left, y: H - 12, class: 'tick' }, short(x0)),
     node('text', { x: W - pad.right, y: H - 12, 'text-anchor': 'end', class: 'tick' }, short(x1)),
     node('text', { x: (W + pad.left) / 2, y: H - 2, 'text-anchor': 'middle', class: 'label' }, xLabel),
-    node('text', { x: 10, y: (H - pad.bottom) / 2, transform: `rotate(-90 10 ${(H - pad.bottom) / 2})`, 'text-anchor': 'middle', class: 'label' }, yLabel),
+    node(
+      'text',
+      { x: 10, y: (H - pad.bottom) / 2, transform: `rotate(-90 10 ${(H - pad.bottom) / 2})`, 'text-anchor': 'middle', class: 'label' },
+      yLabel,
+    ),
   );
   return { x, y };
 }
 
 function legend(svg, items) {
-  items.forEach(({ label, color }, i) => svg.append(node('text', { x: W - pad.right - 4, y: pad.top + 10 + 12 * i, 'text-anchor': 'end', fill: color, class: 'label' }, label)));
+  items.forEach(({ label, color }, i) =>
+    svg.append(node('text', { x: W - pad.right - 4, y: pad.top + 10 + 12 * i, 'text-anchor': 'end', fill: color, class: 'label' }, label)),
+  );
 }
 
 /** Lines over x; a null y breaks the line (no batch in that second). */
@@ -52,7 +58,7 @@ export function lines(svg, series, xRange, xLabel, yLabel) {
     let pen = 'M';
     for (const [px, py] of s.points) {
       if (py === null) pen = 'M';
-      else (d += `${pen}${x(px).toFixed(1)},${y(py).toFixed(1)}`), (pen = 'L');
+      else ((d += `${pen}${x(px).toFixed(1)},${y(py).toFixed(1)}`), (pen = 'L'));
     }
     if (d) svg.append(node('path', { d, fill: 'none', stroke: s.color, 'stroke-width': 1.5 }));
   }
@@ -79,7 +85,9 @@ export function pointsAndLine(svg, groups, line, xLabel, yLabel) {
   const xMax = Math.max(...all.map((p) => p[0]), 1);
   const lineAt = (v) => (line ? line.slope * v + line.intercept : 0);
   const { x, y } = frame(svg, [0, xMax], Math.max(...all.map((p) => p[1]), lineAt(xMax), 1e-9) * 1.1, xLabel, yLabel);
-  for (const g of groups) for (const [px, py] of g.points) svg.append(node('circle', { cx: x(px), cy: y(py), r: 2.5, fill: g.color, 'fill-opacity': 0.7 }));
-  if (line) svg.append(node('line', { x1: x(0), y1: y(lineAt(0)), x2: x(xMax), y2: y(lineAt(xMax)), stroke: line.color, 'stroke-width': 1.5 }));
+  for (const g of groups)
+    for (const [px, py] of g.points) svg.append(node('circle', { cx: x(px), cy: y(py), r: 2.5, fill: g.color, 'fill-opacity': 0.7 }));
+  if (line)
+    svg.append(node('line', { x1: x(0), y1: y(lineAt(0)), x2: x(xMax), y2: y(lineAt(xMax)), stroke: line.color, 'stroke-width': 1.5 }));
   legend(svg, [...groups, ...(line ? [line] : [])]);
 }

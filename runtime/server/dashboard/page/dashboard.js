@@ -47,7 +47,9 @@ function functionRow(f) {
 function renderProblems(state) {
   const items = [
     ...state.problems.map((p) => el('li', {}, el('code', { textContent: p.file }), `: ${p.message}`)),
-    ...state.models.filter((m) => m.state === 'failed').map((m) => el('li', {}, 'model ', el('code', { textContent: m.name }), ` failed to load: ${m.error}`)),
+    ...state.models
+      .filter((m) => m.state === 'failed')
+      .map((m) => el('li', {}, 'model ', el('code', { textContent: m.name }), ` failed to load: ${m.error}`)),
   ];
   document.getElementById('problems').replaceChildren(...(items.length ? items : [el('li', { className: 'muted', textContent: 'none' })]));
 }
@@ -58,7 +60,13 @@ function modelCard(name) {
   if (card) return card;
   card = el('div', { className: 'model' });
   card.dataset.model = name;
-  const chart = (id, caption) => el('figure', {}, el('figcaption', { textContent: caption }), Object.assign(document.createElementNS('http://www.w3.org/2000/svg', 'svg'), { id: `${name}-${id}` }));
+  const chart = (id, caption) =>
+    el(
+      'figure',
+      {},
+      el('figcaption', { textContent: caption }),
+      Object.assign(document.createElementNS('http://www.w3.org/2000/svg', 'svg'), { id: `${name}-${id}` }),
+    );
   card.append(
     el('h3', { textContent: name }),
     el('div', { className: 'figures' }),
@@ -85,10 +93,13 @@ function renderModel(m) {
   const share = m.hostMs !== null && m.deviceMs !== null && m.hostMs + m.deviceMs > 0 ? m.hostMs / (m.hostMs + m.deviceMs) : null;
   // The bound of a stage is unbounded (null) when that stage is saturated at the live rate.
   const shareText =
-    m.boundMs === null && m.fit === null ? '–'
-    : m.deviceMs === null ? 'device stage saturated'
-    : m.hostMs === null ? 'host stage saturated'
-    : `host ${pct(share)} / device ${pct(1 - share)}`;
+    m.boundMs === null && m.fit === null
+      ? '–'
+      : m.deviceMs === null
+        ? 'device stage saturated'
+        : m.hostMs === null
+          ? 'host stage saturated'
+          : `host ${pct(share)} / device ${pct(1 - share)}`;
   const figures = [
     ['state', m.state, m.state === 'failed' ? 'bad' : ''],
     ['policy', m.policy],
@@ -100,13 +111,18 @@ function renderModel(m) {
     ['measured', `${num(m.interval?.measuredMs, 2)} ms`],
     ['host-share', shareText],
     ['joules', `${num(m.joulesPerInference, 4)} J/inference`],
-    ['fit', m.fit ? `τ(b) = ${num(m.fit.alphaMs, 3)}·b + ${num(m.fit.tau0Ms, 3)} ms (r² ${num(m.fit.r2, 2)}, ${m.fit.quality})` : 'no fit yet'],
+    [
+      'fit',
+      m.fit ? `τ(b) = ${num(m.fit.alphaMs, 3)}·b + ${num(m.fit.tau0Ms, 3)} ms (r² ${num(m.fit.r2, 2)}, ${m.fit.quality})` : 'no fit yet',
+    ],
   ];
   const labels = { 'batch-now': 'batch now', 'host-share': 'latency share', joules: 'energy' };
-  card.querySelector('.figures').replaceChildren(
-    ...figures.map(([name, text, className]) => el('span', {}, `${labels[name] ?? name} `, field('b', name, text, className))),
-    ...(m.warning ? [el('span', { className: 'warn', textContent: m.warning })] : []),
-  );
+  card
+    .querySelector('.figures')
+    .replaceChildren(
+      ...figures.map(([name, text, className]) => el('span', {}, `${labels[name] ?? name} `, field('b', name, text, className))),
+      ...(m.warning ? [el('span', { className: 'warn', textContent: m.warning })] : []),
+    );
 
   const t0 = h[0].atMs;
   const at = (p) => (p.atMs - t0) / 1000;

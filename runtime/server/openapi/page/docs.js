@@ -21,10 +21,20 @@ function operationSection(path, method, op) {
   send.addEventListener('click', async () => {
     reply.hidden = false;
     reply.textContent = 'sending…';
-    const res = await fetch(path, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body.example) });
+    const res = await fetch(path, {
+      method: method.toUpperCase(),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body.example),
+    });
     reply.textContent = `${res.status} ${res.statusText}\n${shown(await res.json())}`;
   });
-  const responses = el('table', {}, ...Object.entries(op.responses).map(([status, r]) => el('tr', {}, el('td', { textContent: status }), el('td', { textContent: r.description }))));
+  const responses = el(
+    'table',
+    {},
+    ...Object.entries(op.responses).map(([status, r]) =>
+      el('tr', {}, el('td', { textContent: status }), el('td', { textContent: r.description })),
+    ),
+  );
   return el(
     'section',
     { id: op.operationId },
@@ -33,7 +43,7 @@ function operationSection(path, method, op) {
     el('p', { className: 'muted', textContent: op.description }),
     el('h3', { textContent: 'Request body schema' }),
     el('pre', { textContent: shown(body.schema) }),
-    el('h3', { textContent: 'Example (the handler\'s own)' }),
+    el('h3', { textContent: "Example (the handler's own)" }),
     el('pre', { textContent: shown(body.example) }),
     send,
     reply,
