@@ -92,8 +92,21 @@ async function run(options: BuildOptions): Promise<BundleResult> {
  * if (b.ok) await fetch(`${url}/admin/functions/text-direction`, { method: 'PUT', body: b.code, ... });
  */
 export function bundleFile(file: string): Promise<BundleResult> {
-  return run({ entryPoints: [file], plugins: [keepModuleUrls] });
+  return run({ entryPoints: [file], plugins: [runtimeStaysImported, keepModuleUrls] });
 }
+
+/**
+ * `edgebatch` stays an import in what the CLI uploads, whatever the handler's tsconfig maps it to (this
+ * repository's maps it to runtime/index.ts for tsx): inlined, it would be a second copy of the runtime whose
+ * error classes the serving runtime does not recognise, so a handler's `HookTimeoutError` would not be a 504.
+ * A plugin, because esbuild applies tsconfig `paths` before `packages: 'external'`.
+ */
+const runtimeStaysImported: Plugin = {
+  name: 'edgebatch-stays-imported',
+  setup(b) {
+    b.onResolve({ filter: /^edgebatch$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
 
 /**
  * Bundles an uploaded handler source on the runtime. An upload has no folder around it, so a relative
