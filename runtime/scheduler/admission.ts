@@ -57,7 +57,7 @@ export type AdmissionDecision =
  * needs and the batches ahead of it in EDF order, is past its deadline; (2) the formula's mean-latency bound
  * of the whole path at the live rate (device bound plus the host stage's mean) is over the objective times
  * `overloadFactor` (or the load is unstable, rho >= 1). After `pre`, a call refused by (1) whose own cost alone
- * (measured host work, its batch alone, its post) exceeds its SLO is marked `neverFits`.
+ * (its measured host work and its batch alone; nothing learnt) exceeds its SLO is marked `neverFits`.
  */
 export function admit(input: AdmissionInput): AdmissionDecision {
   const { predictMs, maxBatch, lanes } = input;
@@ -84,8 +84,10 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   // Past the idle case, so a fit that predicts too much refuses no more calls than it did, and an idle
   // model still serves (and learns from) the best case.
   if (input.ownHostMs !== undefined && input.sloMs !== undefined) {
+    // Its own measured host work and its batch alone, and nothing learnt: the learnt post time is an average
+    // taken while the loop was busy, and would call a busy runtime an expensive input (a 422 no one retries).
     const deviceMs = predictMs(1)!;
-    const ownMs = input.ownHostMs + extra + deviceMs;
+    const ownMs = input.ownHostMs + deviceMs;
     if (ownMs > input.sloMs) {
       return {
         admit: false,
