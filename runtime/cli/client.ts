@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { hc, type ClientResponse } from 'hono/client';
 import { defaults } from '../defaults.ts';
 // A type only: the CLI's client commands start without loading the runtime.
@@ -33,13 +35,50 @@ export class RequestFailed extends Error {
  */
 export function clientFor(target: Target) {
   return hc<AppType>(target.url, {
-    fetch: async (...args: Parameters<typeof fetch>) => {
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
       try {
-        return await fetch(...args);
+        return await overNodeHttp(input, init);
       } catch (err) {
-        throw new Error(`cannot reach ${target.url}: ${(err as Error).cause ?? (err as Error).message}`);
+        throw new Error(`cannot reach ${target.url}: ${(err as Error).message}`);
       }
     },
+  });
+}
+
+/** A function name as `hc` path parameter: percent-encoded, as hc puts parameters into the path as they are. */
+export function nameParam(name: string): { name: string } {
+  return { name: encodeURIComponent(name) };
+}
+
+/**
+ * The fetch `hc` calls, over node:http(s): Node's fetch refuses the WHATWG "bad ports" (6000, 10080, ...),
+ * on which a runtime may well listen.
+ */
+function overNodeHttp(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const method = init.method ?? 'GET';
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, key) => (headers[key] = value));
+  const body = init.body === undefined || init.body === null ? undefined : String(init.body);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const replyHeaders = new Headers();
+        for (const [key, value] of Object.entries(res.headers)) {
+          if (value !== undefined) replyHeaders.set(key, Array.isArray(value) ? value.join(', ') : value);
+        }
+        // A Response may not carry a body on these, even an empty one.
+        const noBody = method === 'HEAD' || status === 204 || status === 304;
+        resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, headers: replyHeaders }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fromBuild } from '../build-mode.ts';
-import { adminHeaders, clientFor, defaultUrl, replyOf, targetFrom } from './client.ts';
+import { adminHeaders, clientFor, defaultUrl, nameParam, replyOf, targetFrom } from './client.ts';
 import { formatList } from './format.ts';
 import { plan, planUsage } from './plan.ts';
 
@@ -58,7 +58,7 @@ const commands: Record<string, Command> = {
       if (!bundled.ok) throw new Error(`${file} does not compile:\n${bundled.message}`);
       const target = targetFrom(v);
       const res = await clientFor(target).admin.functions[':name'].$put(
-        { param: { name } },
+        { param: nameParam(name) },
         { headers: { ...adminHeaders(target), 'content-type': 'text/javascript' }, init: { body: bundled.code } },
       );
       const b = await replyOf(res, target, true);
@@ -74,7 +74,7 @@ const commands: Record<string, Command> = {
     async run(v, [name]) {
       const target = targetFrom(v);
       await replyOf(
-        await clientFor(target).admin.functions[':name'].$delete({ param: { name } }, { headers: adminHeaders(target) }),
+        await clientFor(target).admin.functions[':name'].$delete({ param: nameParam(name) }, { headers: adminHeaders(target) }),
         target,
         true,
       );
@@ -91,7 +91,7 @@ const commands: Record<string, Command> = {
       const target = targetFrom(v);
       const body = v.version ? JSON.stringify({ version: v.version }) : '';
       const res = await clientFor(target).admin.functions[':name'].rollback.$post(
-        { param: { name } },
+        { param: nameParam(name) },
         { headers: { ...adminHeaders(target), 'content-type': 'application/json' }, init: { body } },
       );
       const b = await replyOf(res, target, true);
@@ -107,7 +107,7 @@ const commands: Record<string, Command> = {
     async run(v, [name]) {
       const target = targetFrom(v);
       const b = await replyOf(
-        await clientFor(target).admin.functions[':name'].versions.$get({ param: { name } }, { headers: adminHeaders(target) }),
+        await clientFor(target).admin.functions[':name'].versions.$get({ param: nameParam(name) }, { headers: adminHeaders(target) }),
         target,
         true,
       );
@@ -128,8 +128,8 @@ const commands: Record<string, Command> = {
       const target = targetFrom(v);
       const fn = clientFor(target).functions[':name'];
       let data = v.data as string | undefined;
-      if (data === undefined) data = JSON.stringify((await replyOf(await fn.$get({ param: { name } }), target)).example);
-      const res = await fn.$post({ param: { name } }, { headers: { 'content-type': 'application/json' }, init: { body: data } });
+      if (data === undefined) data = JSON.stringify((await replyOf(await fn.$get({ param: nameParam(name) }), target)).example);
+      const res = await fn.$post({ param: nameParam(name) }, { headers: { 'content-type': 'application/json' }, init: { body: data } });
       const result = await replyOf(res, target);
       const meta = { batchSize: Number(res.headers.get('x-batch-size')), serverTiming: res.headers.get('server-timing') };
       print(v, { result, ...meta }, `${JSON.stringify(result, null, 2)}\n(batch of ${meta.batchSize}; ${meta.serverTiming})`);

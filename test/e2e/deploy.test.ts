@@ -3,7 +3,7 @@
  * rollback, restarts, refused uploads, tokens and names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -169,6 +169,28 @@ describe('bundled deploys', () => {
     assert.equal(listed.functions.find((f: any) => f.name === 'helped').origin, 'deploy');
   });
 
+  test("what the CLI uploads imports edgebatch, not a copy of it: the handler's own errors are the runtime's", async () => {
+    // This repository's tsconfig maps `edgebatch` to its sources; inlined, a handler's HookTimeoutError would
+    // be another class than the runtime's, and answered as a failed pre (400) instead of 504.
+    const file = path.join(src, 'strict.ts');
+    writeFileSync(
+      file,
+      handler(6)
+        .replace("import { defineFunction } from 'edgebatch';", "import { HookTimeoutError, defineFunction } from 'edgebatch';")
+        .replace('pre: ({ x }) => (', "pre: ({ x }) => { if (x >= 100) throw new HookTimeoutError('strict', 'pre', 1); return ")
+        .replace('dims: [128] }),', 'dims: [128] }; },'),
+    );
+    const dep = await runCli(['deploy', file, '--url', s.url, '--json'], { EDGEBATCH_ADMIN_TOKEN: token });
+    assert.equal(dep.code, 0, dep.stderr);
+    const { version } = JSON.parse(dep.stdout);
+    const stored = readFileSync(path.join(dir, 'data', 'functions', 'strict', `${version}.mjs`), 'utf8');
+    assert.doesNotMatch(stored, /class HookTimeoutError/, 'the runtime is not inlined');
+    assert.equal((await call(s.url, 'strict', { x: 1 })).body.version, 6);
+    const refused = await call(s.url, 'strict', { x: 100 });
+    assert.equal(refused.status, 504, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'hook_timeout');
+  });
+
   test('an upload with an unbundled relative import: 422 naming the import and the way to deploy it, nothing left on disk', async () => {
     const r = await admin('PUT', '/functions/unbundled', withHelper);
     assert.equal(r.status, 422);
@@ -281,6 +303,41 @@ describe('a data folder outside the project', () => {
       assert.equal(existsSync(path.join(outside, 'functions', 'lost')), false);
     } finally {
       await rt.stop();
+    }
+  });
+});
+
+describe('the CLI as a client', () => {
+  test('a function name is sent as one path segment: delete "greet/../x" reaches no other function', async () => {
+    const before = await call(s.url, 'greet', { x: 1 });
+    assert.equal(before.status, 200);
+    for (const name of ['greet/../racer', 'racer?x=1', 'greet#x']) {
+      const r = await runCli(['delete', name, '--url', s.url], { EDGEBATCH_ADMIN_TOKEN: token });
+      assert.notEqual(r.code, 0, `${name}: ${r.stdout}`);
+    }
+    assert.deepEqual((await call(s.url, 'greet', { x: 1 })).body, before.body, 'greet still served');
+    assert.equal((await call(s.url, 'racer', { x: 1 })).status, 200, 'racer still served');
+  });
+
+  test('it reaches a runtime on a port that fetch refuses (the WHATWG bad ports)', async () => {
+    const { loadConfig, serve } = await import('edgebatch');
+    let other: Serving | undefined;
+    for (const port of [10080, 6000, 6665, 5060, 2049]) {
+      const env = { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' };
+      try {
+        other = await serve(await loadConfig('hono.config.ts', { ...overrides, dataDir: path.join(dir, 'data-port') }, env));
+        break;
+      } catch {
+        // taken here: the next one
+      }
+    }
+    assert.ok(other, 'none of the bad ports was free');
+    try {
+      const r = await runCli(['list', '--url', other.url, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(Array.isArray(JSON.parse(r.stdout).functions));
+    } finally {
+      await other.stop();
     }
   });
 });
