@@ -11,8 +11,8 @@ import { acceptedTypes, mediaType, takesRawType } from './body-type.ts';
 
 /**
  * The first file part of a multipart body. A part without a type is taken as `application/octet-stream`
- * (what browsers send for an unknown file). A body that is not a well-formed form, or that has no file part
- * (text fields only), is a 400; a file part of a type the function does not take is a 415.
+ * (what browsers send for an unknown file); an empty file input (no file name, no bytes) is not a file part.
+ * A body that is not a well-formed form, or that has no file part (text fields only), is a 400; a file part of a type the function does not take is a 415.
  *
  * @example
  * const raw = await multipartFile(fn, bytes, 'multipart/form-data; boundary=x');  // RawRequestBody
@@ -26,7 +26,8 @@ export async function multipartFile(fn: LoadedFunction, bytes: Uint8Array, conte
   }
   const fields: string[] = [];
   for (const [name, value] of form) {
-    if (typeof value === 'string') {
+    // A browser sends a file input left empty as a part with no name and no bytes: that is no file.
+    if (typeof value === 'string' || (value.name === '' && value.size === 0)) {
       fields.push(name);
       continue;
     }
