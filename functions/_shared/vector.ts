@@ -16,7 +16,8 @@ export const float32Vector = (n: number) =>
     .superRefine((xs, ctx) => {
       for (let i = 0; i < xs.length; i++) {
         const x = xs[i];
-        if (x > FLOAT32_MAX || x < -FLOAT32_MAX)
+        // Rounded as Float32Array rounds: 3.4028235e38, as other languages print the largest float32, is kept.
+        if (!Number.isFinite(Math.fround(x)))
           ctx.addIssue({ code: 'custom', path: [i], input: x, message: `${x} is beyond what a float32 holds (at most ±${FLOAT32_MAX})` });
       }
     });

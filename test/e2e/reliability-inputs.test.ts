@@ -229,6 +229,9 @@ describe('numbers a float32 cannot hold (15.6)', () => {
     assert.equal(bad.body.error.issues.length, 128, 'every element named');
     assert.equal(good.status, 200);
     assert.equal(typeof good.body.probability, 'number');
+    // 3.4028235e38, the largest float32 as other languages print it, rounds to it: taken.
+    const largest = await call(s.url, 'mlp-classify', { features: overflowing(-1).map((v, i) => (i === 7 ? 3.4028235e38 : v)) });
+    assert.equal(largest.status, 200, JSON.stringify(largest.body));
   });
 
   test('any function: the item is checked where it meets the model, 400 out_of_range naming the model input', async () => {
