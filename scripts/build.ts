@@ -9,11 +9,12 @@
  * imports. `import.meta.url` in a source file is rewritten to that source file's URL, computed from the
  * built file's own, so files found beside a source (the dashboard's page/, package.json) are found from the
  * build as well. No keepNames: esbuild's `__name(...)` wrappers cost on the request path.
- * `dist/BUILT` is written last: bin.mjs runs the build only when it exists and is newer than runtime/.
+ * `dist/BUILT` carries the time the build started: bin.mjs runs the build only when it exists and is newer
+ * than every file under runtime/. The build is written to dist.next/ and swapped in whole.
  *
  *   npm run build
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -21,8 +22,14 @@ import { moduleUrlsAs } from '../runtime/functions/bundle.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dist = path.join(root, 'dist');
+// Built beside dist/ and swapped in at the end, so a running runtime that starts a worker from dist/ (a
+// check on a save in dev, a lane replaced) never finds it half written or gone for the length of a build.
+// A sibling folder, so the source URLs computed relative to it hold once it is renamed to dist/.
+const next = path.join(root, 'dist.next');
+const old = path.join(root, 'dist.old');
 
-await rm(dist, { recursive: true, force: true });
+await rm(next, { recursive: true, force: true });
+const startedAt = new Date();
 const started = performance.now();
 await build({
   absWorkingDir: root,
@@ -32,7 +39,7 @@ await build({
     'lane-worker': 'runtime/lanes/lane-worker.ts',
     'probe-worker': 'runtime/functions/probe/probe-worker.ts',
   },
-  outdir: dist,
+  outdir: next,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -48,5 +55,15 @@ await build({
     moduleUrlsAs((file) => `new URL(${JSON.stringify(path.relative(dist, file).split(path.sep).join('/'))}, import.meta.url).href`),
   ],
 });
-await writeFile(path.join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
+// The stamp carries the time the build started: a source saved while it ran is newer, so bin.mjs will not
+// take this build for current.
+const stamp = path.join(next, 'BUILT');
+await writeFile(stamp, `${startedAt.toISOString()}\n`);
+await utimes(stamp, startedAt, startedAt);
+await rm(old, { recursive: true, force: true });
+await rename(dist, old).catch((err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOENT') throw err;
+});
+await rename(next, dist);
+await rm(old, { recursive: true, force: true });
 console.log(`[build] dist/ in ${Math.round(performance.now() - started)} ms`);
