@@ -90,6 +90,10 @@ test('after pre, a refused call whose own work alone exceeds its SLO never fits;
   // The same expensive call with its time not measured alone (others ran beside it): a plain refusal.
   const shared = admit({ ...base, nowMs: 1060, deadlineMs: 1050, sloMs: 50, itemsAhead: 3 });
   assert.ok(!shared.admit && !shared.neverFits && shared.retryAfterSec >= 1);
+  // A learnt post time (taken while the loop was busy) is no part of its own cost: 10 + 5 ms fits in 50 ms,
+  // however long the learnt 40 ms makes it look, so a busy runtime gets a retry, not a 422.
+  const learnt = admit({ ...base, nowMs: 1010, deadlineMs: 1050, ownHostMs: 10, sloMs: 50, extraMs: 40, itemsAhead: 40 });
+  assert.ok(!learnt.admit && !learnt.neverFits && learnt.retryAfterSec >= 1, JSON.stringify(learnt));
   // An idle model still takes a call whose deadline has not passed, whatever its own work predicts.
   assert.equal(admit({ ...base, nowMs: 1040, deadlineMs: 1050, ownHostMs: 40, sloMs: 50, predictMs: (b) => 30 * b }).admit, true);
 });
