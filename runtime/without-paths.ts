@@ -11,6 +11,13 @@ const absolutePath = /(?<![\w.~:/-])(?:file:\/\/)?\/(?:[^\s'"`:,;()<>[\]{}|/]+\/
  * learning how the host's disk is laid out. The full text goes to the log.
  */
 export function withoutPaths(text: string): string {
-  // Most messages have no slash at all: skip the regular expression for them (a 503 under overload is one).
-  return text.includes('/') ? text.replace(absolutePath, '$1') : text;
+  // Most messages have no slash at all: skip the regular expressions for them (a 503 under overload is one).
+  return text.includes('/') ? text.replace(quotedPath, '$1$2$1').replace(absolutePath, '$1') : text;
 }
+
+/**
+ * An absolute path in quotes, as Node's file errors write it (`open '/srv/my app/x.onnx'`): inside quotes a
+ * path may hold spaces, so it is cut to its last part as a whole, before the unquoted rule above would stop
+ * at the first space.
+ */
+const quotedPath = /(['"`])(?:file:\/\/)?\/[^'"`\n]*\/([^'"`\n/]+)\1/g;

@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BadInputError, HookTimeoutError } from '../errors.ts';
 import type { ModelMeta } from '../lanes/protocol.ts';
+import { fromHalf } from '../models/half.ts';
 import { elementType, firstNonFinite, largestFinite, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/batch-feeds.ts';
 import type { ItemInput, RawBody } from './define.ts';
@@ -72,7 +73,14 @@ export async function prepareItem(
     const why = shapeMismatch(t, spec.shape, spec.name);
     if (why) throw new BadInputError('bad_shape', why, { input: spec.name, dims: [...t.dims] });
     const at = firstNonFinite(t);
-    if (at >= 0) throw nonFiniteInput(fn.name, spec.name, spec.type, at, t.data[at] as number);
+    if (at >= 0)
+      throw nonFiniteInput(
+        fn.name,
+        spec.name,
+        spec.type,
+        at,
+        t.type === 'float16' ? fromHalf(t.data[at] as number) : (t.data[at] as number),
+      );
   }
   for (const key of Object.keys(feeds)) {
     if (!meta.inputs.some((i) => i.name === key))

@@ -7,16 +7,8 @@ import { describe, test } from 'node:test';
 import type { ModelMeta } from '../../runtime/lanes/protocol.ts';
 import { binaryChunks, joinBody, splitBody } from '../../runtime/server/v2/binary.ts';
 import { chooseOutputs, decodeRows, encodeOutput, gatherOutput, shapeProblem } from '../../runtime/server/v2/codec.ts';
-import {
-  carrier,
-  fromHalf,
-  fromOrtType,
-  isV2Datatype,
-  jsonElement,
-  jsonValue,
-  toHalf,
-  v2Datatypes,
-} from '../../runtime/server/v2/datatypes.ts';
+import { fromHalf, toHalf } from '../../runtime/models/half.ts';
+import { carrier, fromOrtType, isV2Datatype, jsonElement, jsonValue, v2Datatypes } from '../../runtime/server/v2/datatypes.ts';
 import { modelMetadata } from '../../runtime/server/v2/metadata.ts';
 import { parseInferenceRequest, type RequestInput } from '../../runtime/server/v2/schema.ts';
 
@@ -293,6 +285,15 @@ describe('decoding into rows', () => {
       (decode([x({ data: [3.4028234663852886e38, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })])[0].x.data as Float32Array)[0],
       3.4028234663852886e38,
       'the largest float32 itself is taken',
+    );
+    assert.equal(
+      (decode([x({ data: [3.4028235e38, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] })])[0].x.data as Float32Array)[0],
+      3.4028234663852886e38,
+      'and as other languages print it, which rounds to it',
+    );
+    refuses(
+      [x({ data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3.4028236e38] })],
+      /data\[11\] of input "x" is 3\.4028236e\+38, beyond what FP32 holds/,
     );
     const half: ModelMeta = { inputs: [{ name: 'h', type: 'float16', shape: ['N', 2] }], outputs: [] };
     refuses(

@@ -14,6 +14,12 @@ test('absolute paths and file URLs are cut to their last part, wherever they sta
   assert.equal(withoutPaths('cannot read /etc/passwd (denied)'), 'cannot read passwd (denied)');
   assert.equal(withoutPaths('at file:///opt/app/functions/bad.ts:1:59: Expected identifier'), 'at bad.ts:1:59: Expected identifier');
   assert.equal(withoutPaths('two: /a/b/c.ts and "/d/e.txt"'), 'two: c.ts and "e.txt"');
+  // In quotes a path may hold spaces (a user's folder): nothing of it before its last part is left.
+  assert.equal(
+    withoutPaths("ENOENT: no such file or directory, open '/home/Jane Doe/srv/app/models/x.onnx'"),
+    "ENOENT: no such file or directory, open 'x.onnx'",
+  );
+  assert.equal(withoutPaths('from "file:///Users/A B/my app/h.ts" and /c/d.ts'), 'from "h.ts" and d.ts');
 });
 
 test('what is not a path of the disk stays as it is', () => {

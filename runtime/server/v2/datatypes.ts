@@ -4,6 +4,7 @@
  * Pure: no I/O, unit-tested in test/v2-codec.test.ts.
  */
 import { elementCarrier, type NumericArray } from '../../models/element-types.ts';
+import { fromHalf, toHalf } from '../../models/half.ts';
 import { largestFinite, type TaggedType } from '../../models/tensor.ts';
 
 export const v2Datatypes = [
@@ -83,9 +84,11 @@ export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
   if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };
   if (typeof v !== 'number') return { why: 'not a number' };
-  // Beyond the largest finite value the conversion would give Infinity, and the model NaN (FP64 holds any JSON number).
+  // Beyond the largest finite value the conversion would give Infinity, and the model NaN (FP64 holds any JSON
+  // number). FP32 is judged as Float32Array rounds (3.4028235e38, as other languages print its largest, is taken).
   const largest = largestFinite[table[d].ort];
-  if (largest !== undefined && Math.abs(v) > largest) return { why: `beyond what ${d} holds (at most ±${largest})` };
+  const beyond = d === 'FP32' ? !Number.isFinite(Math.fround(v)) : largest !== undefined && Math.abs(v) > largest;
+  if (beyond) return { why: `beyond what ${d} holds (at most ±${largest})` };
   if (d === 'FP16') return toHalf(v);
   const range = table[d].range;
   if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
@@ -100,45 +103,4 @@ export function jsonValue(d: V2Datatype, x: number | bigint | string): number | 
   if (d === 'BOOL') return x !== 0;
   if (d === 'FP16') return fromHalf(x as number);
   return typeof x === 'bigint' ? Number(x) : x;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** The IEEE 754 half-precision bit pattern nearest to `v` (ties to even), by way of float32. */
-export function toHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 112; // rebias from 127 to 15
-  if (e >= 0x1f) return sign | 0x7c00;
-  let shift = 13;
-  let h: number;
-  if (e <= 0) {
-    // Subnormal in half precision: the implicit bit joins the mantissa, shifted further right.
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    shift = 14 - e;
-    h = mant >>> shift;
-  } else {
-    h = (e << 10) | (mant >>> 13);
-  }
-  const rest = mant & ((1 << shift) - 1);
-  const halfway = 1 << (shift - 1);
-  // A carry out of the mantissa steps the exponent, up to infinity: what rounding should do.
-  if (rest > halfway || (rest === halfway && h & 1)) h++;
-  return sign | h;
-}
-
-/** The number a half-precision bit pattern stands for. */
-export function fromHalf(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
