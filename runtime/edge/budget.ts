@@ -3,6 +3,8 @@
  * when the call reached the edge. The runtime gets what is left as its own `x-slo-ms`, so its deadline is
  * the caller's deadline, not a fresh one per hop.
  */
+import { sloMsOf } from '../shared/edge-protocol.ts';
+
 export interface Budget {
   /** The call's whole objective in ms (SLO, or the caller's tighter one). */
   readonly totalMs: number;
@@ -15,15 +17,9 @@ export interface Budget {
  * header does not count here: it is forwarded untouched, so that the runtime answers it with its own 400.
  */
 export function callBudget(arrivalMs: number, fnSloMs: number | undefined, header: string | null, defaultMs: number): Budget {
-  const caller = header !== null && sloHeaderValid(header) ? Number(header) : Infinity;
+  const caller = (header !== null && sloMsOf(header)) || Infinity;
   const slo = Math.min(fnSloMs ?? Infinity, caller);
   return { totalMs: Number.isFinite(slo) ? slo : defaultMs, arrivalMs };
-}
-
-/** Whether a caller's `x-slo-ms` is one the runtime accepts (a positive number of ms). */
-export function sloHeaderValid(header: string): boolean {
-  const ms = Number(header);
-  return Number.isFinite(ms) && ms > 0;
 }
 
 /** Ms left of the budget at `nowMs` (negative once the deadline has passed). */

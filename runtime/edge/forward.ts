@@ -1,5 +1,5 @@
-import { attemptsHeader, loadHeader, originHeader, parseLoad, sloHeader } from '../shared/edge-protocol.ts';
-import { forwardedSlo, remainingMs, sloHeaderValid, type Budget } from './budget.ts';
+import { attemptsHeader, loadHeader, originHeader, parseLoad, sloHeader, sloMsOf } from '../shared/edge-protocol.ts';
+import { forwardedSlo, remainingMs, type Budget } from './budget.ts';
 import type { OriginPool } from './origin-pool.ts';
 import { overloaded } from './replies.ts';
 import { retryAfterMs, shouldTryNext, type AttemptEnd } from './retry.ts';
@@ -56,7 +56,7 @@ export async function forward(ctx: ForwardContext, call: ForwardCall): Promise<R
   for (const h of hopHeaders) headers.delete(h);
   // A malformed x-slo-ms goes through as sent, so the runtime refuses it with its own 400.
   const asked = headers.get(sloHeader);
-  const carryBudget = asked === null || sloHeaderValid(asked);
+  const carryBudget = asked === null || sloMsOf(asked) !== null;
   let lastShed: Response | undefined;
   let attempts = 0;
   for (let i = 0; i < call.order.length; i++) {

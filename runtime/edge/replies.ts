@@ -1,7 +1,6 @@
-/**
- * The replies the edge writes itself, in the runtime's shape (`{ error: { code, message, ...details } }`), so
- * a client cannot tell and need not care whether the edge or a runtime refused it.
- */
+import { errorBody, retryAfterSeconds } from '../shared/edge-protocol.ts';
+
+/** A reply the edge writes itself, with the runtime's error body (shared/edge-protocol.ts). */
 function errorJson(
   status: number,
   code: string,
@@ -9,7 +8,7 @@ function errorJson(
   details: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify({ error: { code, message, ...details } }), {
+  return new Response(JSON.stringify(errorBody(code, message, details)), {
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
@@ -17,7 +16,7 @@ function errorJson(
 
 /** 503 + Retry-After: no origin can take the call within what is left of its budget. */
 export function overloaded(message: string, retryAfterMs: number, details: Record<string, unknown> = {}): Response {
-  const retryAfterSec = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const retryAfterSec = retryAfterSeconds(retryAfterMs / 1000);
   return errorJson(503, 'overloaded', message, { ...details, retryAfterSec }, { 'retry-after': String(retryAfterSec) });
 }
 

@@ -15,24 +15,14 @@ import { withoutPaths } from '../without-paths.ts';
 import { jsonReply } from './json-reply.ts';
 import type { NodeBindings } from './node-request.ts';
 import { totalTiming } from './server-timing.ts';
+import { errorBody, retryAfterSeconds } from '../shared/edge-protocol.ts';
 
 /** The JSON body of an error reply; protocols differ in it (v2 wants `{ error: "message" }`), nothing else. */
 export type ErrorBody = (code: string, message: string, details: Record<string, unknown> | undefined) => object;
 
-/**
- * The runtime's own error body, `{ error: { code, message, ...details } }`: every error reply of the runtime's
- * routes is built here, those of {@link EdgebatchError}s and the few answered without one (no route, the admin
- * API or the dashboard off, a refused token).
- */
-export function errorBody(
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-): { error: { code: string; message: string } & Record<string, unknown> } {
-  return { error: { code, message, ...details } };
-}
-
+/** The runtime's own error body (runtime/shared/edge-protocol.ts, which the edge writes too). */
 const runtimeBody: ErrorBody = errorBody;
+export { errorBody };
 
 /** An {@link EdgebatchError} as a reply: status, the JSON body and the headers it implies. */
 export interface ErrorPayload {
@@ -48,7 +38,7 @@ export interface ErrorPayload {
  */
 export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody): ErrorPayload {
   const headers: Record<string, string> = {};
-  if (err instanceof OverloadedError) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
+  if (err instanceof OverloadedError) headers['retry-after'] = String(retryAfterSeconds(err.retryAfterSec));
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';
   // A model that could not load may come back (a redeploy, a restart): say when to ask again.
   if (err instanceof ModelUnavailableError) headers['retry-after'] = '10';

@@ -14,6 +14,7 @@ import { BadInputError, EdgebatchError } from '../errors.ts';
 import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { arrivalOf, requestIdFrom } from './arrival.ts';
 import { errorPayload } from './error-reply.ts';
+import { sloMsOf } from '../shared/edge-protocol.ts';
 import type { InFlight } from './in-flight.ts';
 import { skipBody } from './node-request.ts';
 import { serverTimingTotal } from './server-timing.ts';
@@ -44,9 +45,7 @@ export function invokedFunction(url: string | undefined): string | undefined {
 /** A request's optional `x-slo-ms` header: it may tighten a function's SLO for this call. */
 export function requestSlo(value: string | string[] | undefined): number | undefined | BadInputError {
   if (value === undefined) return undefined;
-  const ms = Number(value);
-  if (!Number.isFinite(ms) || ms <= 0) return new BadInputError('bad_request', `x-slo-ms must be a positive number of ms, got "${value}"`);
-  return ms;
+  return sloMsOf(String(value)) ?? new BadInputError('bad_request', `x-slo-ms must be a positive number of ms, got "${value}"`);
 }
 
 /** What the door needs of the runtime: its admission, its host monitor and the body limit. */

@@ -13,6 +13,32 @@ export const attemptsHeader = 'x-edge-attempts';
 export const sloHeader = 'x-slo-ms';
 
 /**
+ * A caller's `x-slo-ms` as ms: a positive number, or null when the header is malformed (the runtime answers
+ * that with a 400; the edge forwards it untouched so that the runtime does).
+ */
+export function sloMsOf(header: string): number | null {
+  const ms = Number(header);
+  return Number.isFinite(ms) && ms > 0 ? ms : null;
+}
+
+/**
+ * The body of every error reply, from a runtime or from the edge: `{ error: { code, message, ...details } }`,
+ * so a client cannot tell, and need not care, which of the two refused it.
+ */
+export function errorBody(
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): { error: { code: string; message: string } & Record<string, unknown> } {
+  return { error: { code, message, ...details } };
+}
+
+/** A `Retry-After` in whole seconds, at least 1 (0 would invite an immediate retry), from seconds. */
+export function retryAfterSeconds(sec: number): number {
+  return Math.max(1, Math.ceil(sec));
+}
+
+/**
  * One model's load on one runtime, as its scheduler sees it when a reply leaves: items waiting for a batch,
  * the model's live arrival rate, and the largest rate the queueing formula says it can take within the
  * function's SLO (null while the model's cost is not yet fitted). The edge spills to another origin when
