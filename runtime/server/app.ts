@@ -7,7 +7,8 @@ import type { AppEnv } from './app-env.ts';
 import { accessLog } from './access-log.ts';
 import { arrival } from './arrival.ts';
 import { errorBody, errorReply } from './error-reply.ts';
-import { requestSlo, type FrontDoor } from './front-door.ts';
+import type { FrontDoor } from './front-door.ts';
+import { CallRequest } from './call.ts';
 import { InFlight } from './in-flight.ts';
 import { jsonReply } from './json-reply.ts';
 import { loadReporter } from './load-report.ts';
@@ -16,8 +17,8 @@ import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
-import { cancellationOf, readBody, skipBody } from './node-request.ts';
-import { bodyKind, mediaType, type BodyKind } from './body-type.ts';
+import { skipBody } from './node-request.ts';
+import { bodyKind, mediaType } from './body-type.ts';
 import { multipartFile } from './multipart.ts';
 import { RawRequestBody } from '../functions/prepare.ts';
 
@@ -71,50 +72,42 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   // The hot path. Every reply header goes in one plain object: @hono/node-server writes that straight to
   // Node's response, where `c.header()` or Hono's timing middleware would build WHATWG Headers per call.
   return routes.post('/functions/:name', async (c) => {
-    const { incoming, outgoing } = c.env ?? {};
-    let call = door?.take(incoming);
+    const stages = rt.stages;
+    const req = new CallRequest(c, bodyBytes, stages);
+    let call = door?.take(c.env?.incoming);
     if (!call) {
-      const slo = requestSlo(incoming ? incoming.headers['x-slo-ms'] : c.req.header('x-slo-ms'));
-      if (slo instanceof BadInputError) throw slo;
-      const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), slo);
+      const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), req.sloMs());
       if (admitted instanceof Error) {
-        skipBody(incoming);
+        skipBody(c.env?.incoming);
         throw admitted;
       }
       call = admitted;
     }
-    const stages = rt.stages;
-    const r = await rt.run(call, undefined, {
-      cancel: outgoing && cancellationOf(outgoing),
-      signal: outgoing ? undefined : c.req.raw.signal,
-      // Read and parse only once the call is admitted: a shed call costs no body read or parse.
-      readBody: async () => {
-        const header = incoming ? incoming.headers['content-type'] : c.req.header('content-type');
-        const type = mediaType(header);
-        let kind: BodyKind;
-        try {
-          kind = bodyKind(call.fn, type);
-        } catch (err) {
-          // A 415 before the body is read, like a refusal.
-          skipBody(incoming);
-          throw err;
-        }
-        let t = performance.now();
-        const bytes = incoming ? await readBody(incoming, bodyBytes) : Buffer.from(await c.req.arrayBuffer());
-        stages.add('read', performance.now() - t);
-        if (kind === 'raw') return new RawRequestBody(bytes, type);
-        if (kind === 'multipart') return multipartFile(call.fn, bytes, header!);
-        const text = bytes.toString('utf8');
-        t = performance.now();
-        try {
-          return JSON.parse(text) as unknown;
-        } catch (err) {
-          throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
-        } finally {
-          stages.add('parse', performance.now() - t);
-        }
-      },
-    });
+    const { fn } = call;
+    // A call refused before its body was read (a 415, a refusal after admission) lets the body flow past.
+    const r = await req.run(
+      rt.run(call, undefined, {
+        ...req.cancellation(),
+        // Read and parse only once the call is admitted: a shed call costs no body read or parse.
+        readBody: async () => {
+          const header = req.header('content-type');
+          const type = mediaType(header);
+          const kind = bodyKind(fn, type);
+          const bytes = await req.body();
+          if (kind === 'raw') return new RawRequestBody(bytes, type);
+          if (kind === 'multipart') return multipartFile(fn, bytes, header!);
+          const text = bytes.toString('utf8');
+          const t = performance.now();
+          try {
+            return JSON.parse(text) as unknown;
+          } catch (err) {
+            throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
+          } finally {
+            stages.add('parse', performance.now() - t);
+          }
+        },
+      }),
+    );
     const t = performance.now();
     const res = jsonReply(c, r.result as object, 200, {
       'x-batch-id': String(r.batch.batchId),

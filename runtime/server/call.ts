@@ -1,5 +1,6 @@
 /**
- * What a route that makes a call from a request body (a v2 infer) takes from its request, written once: its
+ * What a route that makes a call from a request body (a function call, a v2 infer) takes from its request,
+ * written once: its
  * arrival, its `x-slo-ms`, the client going away, and a body read only after the call is admitted at the
  * door, so a call shed under overload costs no body read.
  */
@@ -32,15 +33,20 @@ export class CallRequest {
 
   /** Arrival, the request's SLO and the client's cancellation, as the runtime's invoke methods take them. */
   options(): Pick<InvokeOptions, 'arrivalMs' | 'sloMs' | 'cancel' | 'signal'> {
-    const { outgoing } = this.#c.env ?? {};
+    return { arrivalMs: this.#c.get('arrivalMs'), sloMs: this.sloMs(), ...this.cancellation() };
+  }
+
+  /** The request's own `x-slo-ms`, if any; a malformed one is a 400. */
+  sloMs(): number | undefined {
     const sloMs = requestSlo(this.header('x-slo-ms'));
     if (sloMs instanceof Error) throw sloMs;
-    return {
-      arrivalMs: this.#c.get('arrivalMs'),
-      sloMs,
-      cancel: outgoing && cancellationOf(outgoing),
-      signal: outgoing ? undefined : this.#c.req.raw.signal,
-    };
+    return sloMs;
+  }
+
+  /** The client's going away: from Node's response (no AbortSignal built), or the Request's signal without Node. */
+  cancellation(): Pick<InvokeOptions, 'cancel' | 'signal'> {
+    const { outgoing } = this.#c.env ?? {};
+    return outgoing ? { cancel: cancellationOf(outgoing) } : { signal: this.#c.req.raw.signal };
   }
 
   /** The whole body, within the body limit (413 past it); timed as the host stage `read`. */
