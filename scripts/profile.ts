@@ -6,16 +6,21 @@
  * stops the server with SIGTERM so V8 writes its .cpuprofile, then prints the main thread's self time by
  * category and its top functions, for the load window only.
  *
- *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources]
+ *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources] [--peer hono-echo]
  *
  * The runtime runs from the build (dist/), as `npm start` does, so its own frames are the build's chunks;
  * `--sources` runs runtime/ through tsx instead (EDGEBATCH_SOURCES=1), so that each frame names its file.
+ *
+ * `--peer hono-echo` profiles the bench's bare Hono app (test/bench/peers/hono-echo.ts) under the same load
+ * instead, with the same categories: the baseline the runtime's host path is measured against, so that two
+ * profiles side by side show what the runtime adds.
  *
  * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
  * Bounded: at most 20,000 requests/s for at most 60 s, replies awaited 3 s after the last send, the
  * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     'interval-us': { type: 'string', default: '1000' },
     sources: { type: 'boolean', default: false },
+    peer: { type: 'string' },
   },
 });
 const rate = Number(values.rate);
@@ -46,6 +52,7 @@ if (!(rate > 0 && rate <= 20000)) throw new RangeError('--rate must be in (0, 20
 if (!(seconds > 0 && seconds <= 60)) throw new RangeError('--seconds must be in (0, 60]');
 if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError('--port must be a port number (0: a free one)');
 if (!(intervalUs >= 50)) throw new RangeError('--interval-us must be at least 50');
+if (values.peer !== undefined && values.peer !== 'hono-echo') throw new RangeError('--peer must be hono-echo');
 
 const log = (msg: string) => console.log(`[profile] ${msg}`);
 
@@ -59,18 +66,24 @@ async function main(): Promise<void> {
   const dir = path.join(root, 'bench-results/tmp/profile', new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');
-  const rt = await startRuntimeProcess({
-    root,
-    port,
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`],
-    logLevel: process.env.LOG_LEVEL ?? 'warn',
-    logFile,
-    env: values.sources ? { EDGEBATCH_SOURCES: '1' } : {},
-  });
+  const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`];
+  const rt = values.peer
+    ? await startEcho(profiling)
+    : await startRuntimeProcess({
+        root,
+        port,
+        nodeArgs: profiling,
+        logLevel: process.env.LOG_LEVEL ?? 'warn',
+        logFile,
+        env: values.sources ? { EDGEBATCH_SOURCES: '1' } : {},
+      });
   const url = rt.url;
   try {
-    log(`runtime pid ${rt.child.pid} on ${url} (log ${path.relative(root, logFile)})`);
-    const info = (await (await fetch(`${url}/functions/${values.fn}`)).json()) as { model?: string; sloMs?: number };
+    log(`${values.peer ?? 'runtime'} pid ${rt.child.pid} on ${url}${values.peer ? '' : ` (log ${path.relative(root, logFile)})`}`);
+    // The peer answers any function name with the same work; it is fed the runtime's bodies for the MLP.
+    const info = values.peer
+      ? { model: 'mlp', sloMs: undefined }
+      : ((await (await fetch(`${url}/functions/${values.fn}`)).json()) as { model?: string; sloMs?: number });
     if (!info.model) throw new Error(`the runtime does not serve "${values.fn}"`);
     const bodies = await makeBodies(root, [{ name: values.fn!, model: info.model }]);
     const leadInMs = 1000;
@@ -94,7 +107,7 @@ async function main(): Promise<void> {
     log(
       `sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
     );
-    log('stopping the runtime (SIGTERM) so it writes its profile');
+    log(`stopping the ${values.peer ?? 'runtime'} so it writes its profile`);
     const code = await rt.stop();
     if (code !== 0) throw new Error(`the runtime exited with ${code ?? 'a signal'} (log ${logFile}); no profile to read`);
 
@@ -113,6 +126,33 @@ async function main(): Promise<void> {
   } finally {
     await rt.stop(0);
   }
+}
+
+/** The bench's hono-echo peer as a child process with `nodeArgs`, stopped over its IPC channel. */
+async function startEcho(
+  nodeArgs: string[],
+): Promise<{ url: string; child: ChildProcess; stop(graceMs?: number): Promise<number | null> }> {
+  const child = fork(path.join(root, 'test/bench/peers/hono-echo.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx', ...nodeArgs],
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('message', (m: { type: string; url: string }) => m.type === 'ready' && resolve(m.url));
+    void exited.then((code) => reject(new Error(`hono-echo exited with ${code ?? 'a signal'} before it was ready`)));
+  });
+  return {
+    url,
+    child,
+    async stop(graceMs = 20000) {
+      if (child.connected) child.send({ type: 'stop' });
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
 }
 
 main().then(

@@ -39,7 +39,8 @@ export class RuntimeMetrics {
   readonly liveRate: Gauge<'model'>;
   readonly predictedBound: Gauge<'model'>;
   readonly hold: Gauge<'model'>;
-  readonly #series = new Map<string, FunctionSeries>();
+  /** Per model, per function (or v2 caller). */
+  readonly #series = new Map<string, Map<string, FunctionSeries>>();
 
   constructor(host: HostMonitor, stages: HostStageTotals) {
     const registers = [this.registry];
@@ -157,8 +158,11 @@ export class RuntimeMetrics {
 
   /** The series of one function, made once and reused. */
   series(fn: string, model: string): FunctionSeries {
-    const key = `${fn}\u0000${model}`;
-    let s = this.#series.get(key);
+    // Two levels rather than one joined key: the names are the same strings every call, whose hashes V8
+    // keeps, where a joined key is a new string to hash per call.
+    let ofModel = this.#series.get(model);
+    if (!ofModel) this.#series.set(model, (ofModel = new Map()));
+    let s = ofModel.get(fn);
     if (!s) {
       const labels = { function: fn, model };
       const outcome = {} as Record<Outcome, { inc(): void }>;
@@ -170,7 +174,7 @@ export class RuntimeMetrics {
         latency: inSeconds(this.latency.labels(labels)),
         queueTime: inSeconds(this.queueTime.labels(labels)),
       };
-      this.#series.set(key, s);
+      ofModel.set(fn, s);
     }
     return s;
   }

@@ -76,7 +76,8 @@ class ResponseCancellation implements Cancellation {
     const onClose = () => {
       if (!outgoing.writableFinished) fn();
     };
-    outgoing.once('close', onClose);
+    // 'close' comes once per response: `on` saves the wrapper `once` allocates per call.
+    outgoing.on('close', onClose);
     return () => outgoing.off('close', onClose);
   }
 }

@@ -35,6 +35,8 @@ export interface ServerSnapshot {
   eventLoopP99Ms: number | null;
   /** Main-thread seconds per host stage (runtime only); null where not exported. */
   hostStageSec: Record<string, number> | null;
+  /** Batches run so far (runtime only); null where not exported. */
+  batches: number | null;
 }
 
 export interface Prediction {
@@ -300,7 +302,8 @@ export function computeFigures(x: FigureInputs): RunFigures {
 }
 
 /** Per-stage deltas in us per call; null where either side lacks the counters. */
-function stagesPerCall(
+/** Main-thread us per call in each host stage between two snapshots; null when either lacks them. */
+export function stagesPerCall(
   before: Record<string, number> | null,
   after: Record<string, number> | null,
   calls: number,

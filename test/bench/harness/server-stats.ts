@@ -58,6 +58,7 @@ export async function peerSnapshot(base: string): Promise<ServerSnapshot> {
     mainThreadCpuMs: s.mainThreadCpuMs ?? null,
     eventLoopP99Ms: s.eventLoopDelayMs.p99,
     hostStageSec: null,
+    batches: null,
   };
 }
 
@@ -78,6 +79,7 @@ export async function runtimeSnapshot(base: string): Promise<ServerSnapshot> {
     mainThreadCpuMs: main === null ? null : main * 1000,
     eventLoopP99Ms: p99 === null ? null : p99 * 1000,
     hostStageSec: promByLabel(text, 'edgebatch_host_stage_seconds_total', 'stage'),
+    batches: promSum(text, 'edgebatch_batch_size_count'),
   };
 }
 

@@ -284,7 +284,7 @@ export class PeerSession {
       itemBytes: env.itemBytes,
       ceilings: env.ceilings,
       before,
-      after: after ?? { busyMs: NaN, cpuMs: NaN, mainThreadCpuMs: null, eventLoopP99Ms: null, hostStageSec: null },
+      after: after ?? { busyMs: NaN, cpuMs: NaN, mainThreadCpuMs: null, eventLoopP99Ms: null, hostStageSec: null, batches: null },
       windowMs,
       energy: env.energy,
       predictions,
