@@ -5,12 +5,15 @@ import type { ModelMeta, ModelRef, WireTensor } from '../lanes/protocol.ts';
  * unit test's recording fake is another.
  */
 export interface BatchDevice {
-  /** Runs `feeds` on a lane; batches wait for a lane nearest `deadlineMs` first. `runMs`: the run alone. */
+  /**
+   * Runs `feeds` on a lane; batches wait for a lane nearest `deadlineMs` first. `runMs`: the run alone;
+   * `inputs`: the feeds' buffers handed back for reuse, where the device does that.
+   */
   run(
     model: ModelRef,
     feeds: Record<string, WireTensor>,
     deadlineMs: number,
-  ): Promise<{ outputs: Record<string, WireTensor>; runMs: number }>;
+  ): Promise<{ outputs: Record<string, WireTensor>; runMs: number; inputs?: ArrayBuffer[] }>;
 }
 
 /** What the batcher needs of the model registry: the model open before a batch, and its metadata. */

@@ -10,6 +10,7 @@ import type { BatchDevice, BatchModels } from './batch-device.ts';
 import { splitOutputs, stackFeeds, type ItemFeeds } from './batch-feeds.ts';
 import { settleOnCancel, type Cancellation, type Settle } from './cancellation.ts';
 import { IdleWaiters } from './idle-waiters.ts';
+import { BatchMemory } from './batch-memory.ts';
 import { probeBatchCosts } from './warm-up-probe.ts';
 
 /** What an invocation learns about the batch it rode in. */
@@ -79,6 +80,8 @@ export class ModelBatcher {
   readonly #opts: ModelBatcherOptions;
   readonly #clock: Clock;
   readonly #idle = new IdleWaiters(() => this.idle);
+  /** Stacked inputs' buffers, reused batch after batch. */
+  readonly #memory = new BatchMemory();
 
   constructor(options: ModelBatcherOptions) {
     this.#opts = options;
@@ -164,10 +167,12 @@ export class ModelBatcher {
       const feeds = stackFeeds(
         batch.map((it) => it.payload.feeds),
         model.padValue,
+        this.#memory,
       );
       hostMs += this.#clock.now() - t0;
-      const { outputs, runMs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
+      const { outputs, runMs, inputs } = await device.run({ name: this.name, file: model.file }, feeds, earliest);
       const finishedAt = this.#clock.now();
+      if (inputs) this.#memory.give(inputs);
       const split = splitOutputs(outputs, batch.length);
       this.scheduler.finished(batch, runMs);
       batch.forEach((it, i) => {

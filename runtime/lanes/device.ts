@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { Lane } from './lane.ts';
+import { Lane, type LaneRun } from './lane.ts';
 import type { LaneOptions, ModelMeta, ModelRef, WireTensor } from './protocol.ts';
 
 export interface DeviceOptions extends LaneOptions {
@@ -39,11 +39,7 @@ export class Device {
    * Runs a batch on the first free lane. `deadlineMs` orders batches: the nearest deadline goes first.
    * Resolves when the batch has run; `waitMs` is the time it waited for a lane.
    */
-  run(
-    model: ModelRef,
-    feeds: Record<string, WireTensor>,
-    deadlineMs: number,
-  ): Promise<{ outputs: Record<string, WireTensor>; runMs: number; waitMs: number }> {
+  run(model: ModelRef, feeds: Record<string, WireTensor>, deadlineMs: number): Promise<LaneRun & { waitMs: number }> {
     const queuedAt = performance.now();
     return this.#queue.add(
       async () => {
@@ -57,7 +53,7 @@ export class Device {
       },
       // p-queue runs higher priority first; an earlier deadline must win.
       { priority: -deadlineMs },
-    ) as Promise<{ outputs: Record<string, WireTensor>; runMs: number; waitMs: number }>;
+    ) as Promise<LaneRun & { waitMs: number }>;
   }
 
   async close(): Promise<void> {

@@ -58,7 +58,11 @@ async function handle(req: LaneRequest): Promise<LaneReply> {
       const outputs: Record<string, WireTensor> = {};
       for (const [name, t] of Object.entries(result))
         outputs[name] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
-      return { id: req.id, ok: true, outputs, runMs };
+      // The run is over with its inputs: their buffers go back to be stacked into again, unless an output
+      // shares one (a model that passes an input through).
+      const taken = new Set(transferList(Object.values(outputs)));
+      const inputs = transferList(Object.values(req.feeds)).filter((b) => !taken.has(b));
+      return { id: req.id, ok: true, outputs, runMs, inputs };
     }
     case 'unload': {
       const have = sessions.get(req.name);
@@ -79,7 +83,7 @@ parentPort!.on('message', (req: LaneRequest) => {
     } catch (err) {
       reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    const transfer = reply.ok && reply.outputs ? transferList(Object.values(reply.outputs)) : [];
+    const transfer = reply.ok && reply.outputs ? [...transferList(Object.values(reply.outputs)), ...(reply.inputs ?? [])] : [];
     parentPort!.postMessage(reply, transfer);
   });
 });

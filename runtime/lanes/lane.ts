@@ -10,6 +10,15 @@ import {
 } from './protocol.ts';
 import { workerEntry } from '../build-mode.ts';
 
+/** What one batch's run gives back. */
+export interface LaneRun {
+  outputs: Record<string, WireTensor>;
+  /** Device time of the run alone, ms. */
+  runMs: number;
+  /** The input buffers, back from the worker for reuse. */
+  inputs: ArrayBuffer[];
+}
+
 type Pending = { resolve: (r: LaneReply & { ok: true }) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 
@@ -64,11 +73,14 @@ export class Lane {
     return (await this.#request({ type: 'load', model })).meta!;
   }
 
-  /** Runs one batch; the feeds' buffers are transferred to the worker. `runMs` is the device time alone. */
-  async run(model: ModelRef, feeds: Record<string, WireTensor>): Promise<{ outputs: Record<string, WireTensor>; runMs: number }> {
+  /**
+   * Runs one batch; the feeds' buffers are transferred to the worker, which hands them back as `inputs`
+   * once the run is over. `runMs` is the device time alone.
+   */
+  async run(model: ModelRef, feeds: Record<string, WireTensor>): Promise<LaneRun> {
     const transfer = transferList(Object.values(feeds));
     const reply = await this.#request({ type: 'run', model, feeds }, transfer);
-    return { outputs: reply.outputs!, runMs: reply.runMs! };
+    return { outputs: reply.outputs!, runMs: reply.runMs!, inputs: reply.inputs ?? [] };
   }
 
   async unload(name: string): Promise<void> {

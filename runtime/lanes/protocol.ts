@@ -42,7 +42,15 @@ export type LaneRequest =
   | { id: number; type: 'unload'; name: string };
 
 export type LaneReply =
-  | { id: number; ok: true; meta?: ModelMeta; outputs?: Record<string, WireTensor>; runMs?: number }
+  | {
+      id: number;
+      ok: true;
+      meta?: ModelMeta;
+      outputs?: Record<string, WireTensor>;
+      runMs?: number;
+      /** A run's input buffers, handed back for the next batches (batching/batch-memory.ts). */
+      inputs?: ArrayBuffer[];
+    }
   | { id: number; ok: false; error: string };
 
 /** The buffers of `tensors` to transfer with a message (each once; string tensors have none). */

@@ -60,18 +60,20 @@ export function canShareBatch(a: readonly number[], b: readonly number[], pad: b
 /**
  * Stacks items into one batch. Items whose dims differ are padded at the end of each axis up to the
  * largest in the batch with `padValue` (what PaddleOCR's own batched predictor does for line widths).
+ * `alloc` gives the batch's array (batching/batch-memory.ts reuses buffers); it need not be zeroed, as
+ * every element is written.
  */
-export function stack(items: readonly ItemTensor[], padValue = 0): BatchTensor {
+export function stack(items: readonly ItemTensor[], padValue = 0, alloc: (like: TensorData, n: number) => TensorData = allocLike): BatchTensor {
   if (items.length === 0) throw new RangeError('cannot stack an empty batch');
   const first = items[0];
   const rank = first.dims.length;
   const maxDims = first.dims.slice();
   for (const it of items) for (let a = 0; a < rank; a++) maxDims[a] = Math.max(maxDims[a], it.dims[a]);
   const per = sizeOf(maxDims);
-  const out = allocLike(first.data, per * items.length);
+  const out = alloc(first.data, per * items.length);
   const padded = items.some((it) => it.dims.some((d, a) => d !== maxDims[a]));
   if (padded && Array.isArray(out)) throw new RangeError('string tensors cannot be padded: items of different shapes must ride in different batches');
-  if (padded && padValue !== 0) (out as Float32Array).fill(padValue);
+  if (padded) (out as Float32Array).fill(padValue);
   items.forEach((it, i) => {
     if (!padded || it.dims.every((d, a) => d === maxDims[a])) {
       copyInto(out, it.data, i * per);
