@@ -111,7 +111,9 @@ export class PeerSession {
             name,
             path.join(root, 'test/bench/peers/edgebatch.ts'),
             [JSON.stringify({ policy: this.def.policy, models: this.#env.models, fixedDelay: this.#fixedDelay })],
-            { cwd: root, logDir },
+            // The runtime as `npm start` runs it, from the build: a tsconfig without the project's `paths`
+            // lets `edgebatch` resolve through package.json to dist/, where tsx would map it to the sources.
+            { cwd: root, logDir, env: { TSX_TSCONFIG_PATH: path.join(root, 'test/bench/peers/build-peer.tsconfig.json') } },
           );
     this.#child = child;
     try {

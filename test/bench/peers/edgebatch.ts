@@ -2,7 +2,9 @@
  * Peers 3-5: the runtime itself, started from hono.config.ts with one policy for the benchmarked models
  * (`fixed-delay`, `greedy` or `slo`). argv[2] is JSON: { policy, models, fixedDelay? } where `models`
  * names the models to open and `fixedDelay` maps a model to its Triton-style setting. The runtime is
- * used as shipped: figures come from its own GET /metrics and GET /functions/:name.
+ * used as shipped: from the build (the harness forks this file with a tsconfig that leaves `edgebatch` to
+ * package.json, so it is dist/, as `npm start` runs it, not the sources through tsx), and figures come from
+ * its own GET /metrics and GET /functions/:name.
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
