@@ -9,7 +9,7 @@ import { createApp } from './server/app.ts';
 import { FrontDoor } from './server/front-door.ts';
 import { InFlight } from './server/in-flight.ts';
 import { listen, type Listening } from './server/listen.ts';
-import { errorPayload } from './server/error-reply.ts';
+import { writeErrorReply } from './server/error-reply.ts';
 import { OverloadedError } from './errors.ts';
 import type { Hono } from 'hono';
 import type { AppEnv } from './server/app-env.ts';
@@ -86,10 +86,7 @@ export async function serve(config: ResolvedConfig, log: Logger = createLogger(c
   // left is answered 503 and its connection closed, and the lanes close without waiting for the queues.
   const cutShort = async () => {
     const over = new OverloadedError(`the runtime is shutting down and its grace period of ${config.shutdownGraceMs} ms is over`, 1);
-    const { status, body, headers } = errorPayload(over);
-    const answered = listening.abort((res) =>
-      res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body)),
-    );
+    const answered = listening.abort((res) => writeErrorReply(res, over, { connection: 'close' }));
     log.warn({ answered503: answered, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over: calls still running answered 503');
     await runtime.closeDevices();
   };

@@ -15,7 +15,7 @@
  *
  *   npm run host-cost -- [--rate 3000] [--seconds 5] [--rounds 2] [--together]
  */
-import { fork } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import { mlpBodies } from '../test/bench/harness/bodies.ts';
 import { quantile, stagesPerCall, type ServerSnapshot } from '../test/bench/harness/figures.ts';
 import { peerSnapshot, runtimeSnapshot } from '../test/bench/harness/server-stats.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
+import { forkTs } from '../test/bench/harness/processes.ts';
 import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
 
@@ -43,9 +44,11 @@ if (!(rate > 0 && rate <= 20000)) throw new RangeError('--rate must be in (0, 20
 if (!(seconds > 0 && seconds <= 60)) throw new RangeError('--seconds must be in (0, 60]');
 if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new RangeError('--rounds must be an integer in [1, 10]');
 
+/** One MLP body, sent by every call (the bodies are made once). */
+const body = mlpBodies()[0];
+
 /** Open-loop Poisson load at `rate` for `ms` on mlp-classify, the bench's generator in this process. */
 function load(url: string, headers: Record<string, string>, ms: number, seed: number) {
-  const body = mlpBodies()[0];
   return runOpen({
     kind: 'open',
     url,
@@ -89,11 +92,11 @@ async function main(): Promise<void> {
   await ensureModels({ log: false });
   const runtime = await startRuntimeProcess({ root });
   const runtimeUrl = runtime.url;
-  const echo = fork(path.join(root, 'test/bench/peers/hono-echo.ts'), [], { cwd: root, execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+  const logDir = path.join(root, 'bench-results/tmp');
+  await mkdir(logDir, { recursive: true });
+  const echo = forkTs('hono-echo', path.join(root, 'test/bench/peers/hono-echo.ts'), [], { cwd: root, logDir });
   try {
-    const echoUrl = await new Promise<string>((resolve) =>
-      echo.on('message', (m: { type: string; url: string }) => m.type === 'ready' && resolve(m.url)),
-    );
+    const { url: echoUrl } = await echo.next<{ url: string }>('ready', 60000);
     console.log(`[host-cost] ${rate}/s for ${seconds} s per measurement, ${rounds} rounds; main-thread CPU per answered call`);
     const rows: { echo: number; served: number; refused: number }[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await runtime.stop(15000);
-    echo.kill('SIGTERM');
+    await echo.stop(5000);
   }
 }
 

@@ -20,7 +20,7 @@
  * Bounded: at most 20,000 requests/s for at most 60 s, replies awaited 3 s after the last send, the
  * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { makeBodies } from '../test/bench/harness/bodies.ts';
 import { quantile } from '../test/bench/harness/figures.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
+import { forkTs } from '../test/bench/harness/processes.ts';
 import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
 import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   const logFile = path.join(dir, 'server.log');
   const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`];
   const rt = values.peer
-    ? await startEcho(profiling)
+    ? await startEcho(profiling, dir)
     : await startRuntimeProcess({
         root,
         port,
@@ -102,10 +103,12 @@ async function main(): Promise<void> {
       streams: [{ fn: values.fn!, weight: 1, bodies: bodies.get(values.fn!)! }],
     });
     const window = { fromUs: epochToMonoUs(r.startEpochMs), toUs: epochToMonoUs(r.startEpochMs + seconds * 1000) };
-    const count = (f: (s: number) => boolean) => r.status.filter(f).length;
-    const lat = Array.from(r.latencyMs).filter((_, i) => r.status[i] === 200);
+    // The profile covers the load window only: so do these counts (the lead-in's calls are left out).
+    const measured = Array.from(r.status.keys()).filter((i) => r.warmup[i] === 0);
+    const count = (f: (s: number) => boolean) => measured.filter((i) => f(r.status[i])).length;
+    const lat = measured.filter((i) => r.status[i] === 200).map((i) => r.latencyMs[i]);
     log(
-      `sent ${r.status.length}: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
+      `sent ${measured.length} after the lead-in: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
     );
     log(`stopping the ${values.peer ?? 'runtime'} so it writes its profile`);
     const code = await rt.stop();
@@ -128,29 +131,19 @@ async function main(): Promise<void> {
   }
 }
 
-/** The bench's hono-echo peer as a child process with `nodeArgs`, stopped over its IPC channel. */
+/** The bench's hono-echo peer (the harness's own fork), with `nodeArgs`; stopped over its IPC channel. */
 async function startEcho(
   nodeArgs: string[],
+  logDir: string,
 ): Promise<{ url: string; child: ChildProcess; stop(graceMs?: number): Promise<number | null> }> {
-  const child = fork(path.join(root, 'test/bench/peers/hono-echo.ts'), [], {
-    cwd: root,
-    execArgv: ['--import', 'tsx', ...nodeArgs],
-    stdio: 'ignore',
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.on('message', (m: { type: string; url: string }) => m.type === 'ready' && resolve(m.url));
-    void exited.then((code) => reject(new Error(`hono-echo exited with ${code ?? 'a signal'} before it was ready`)));
-  });
+  const echo = forkTs('hono-echo', path.join(root, 'test/bench/peers/hono-echo.ts'), [], { cwd: root, logDir, nodeArgs });
+  const { url } = await echo.next<{ url: string }>('ready', 60000);
   return {
     url,
-    child,
+    child: echo.proc,
     async stop(graceMs = 20000) {
-      if (child.connected) child.send({ type: 'stop' });
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(killer);
-      return code;
+      await echo.stop(graceMs);
+      return echo.proc.exitCode;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { NumericData, TensorData } from '../models/tensor.ts';
+import { allocLike, type NumericData, type TensorData } from '../models/tensor.ts';
 
 /** Smallest buffer kept, bytes: below it a fresh one costs about nothing. */
 const minPooledBytes = 4096;
@@ -28,13 +28,10 @@ export class BatchMemory {
    * contents then left from an earlier batch). Strings have no buffer and get a fresh array.
    */
   take(like: TensorData, n: number): TensorData {
-    if (Array.isArray(like)) return new Array<string>(n).fill('');
-    const Kind = like.constructor as new (buffer: ArrayBuffer, byteOffset: number, length: number) => NumericData;
-    const bytes = n * like.BYTES_PER_ELEMENT;
-    if (bytes < minPooledBytes) return new (like.constructor as new (n: number) => NumericData)(n);
-    const size = sizeClass(bytes);
+    if (Array.isArray(like) || n * like.BYTES_PER_ELEMENT < minPooledBytes) return allocLike(like, n);
+    const size = sizeClass(n * like.BYTES_PER_ELEMENT);
     const buffer = this.#free.get(size)?.pop() ?? new ArrayBuffer(size);
-    return new Kind(buffer, 0, n);
+    return new (like.constructor as new (buffer: ArrayBuffer, byteOffset: number, length: number) => NumericData)(buffer, 0, n);
   }
 
   /** Buffers a lane handed back after a run, ready for later batches. */

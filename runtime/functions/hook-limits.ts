@@ -68,6 +68,7 @@ export class HookLimits {
   }
 }
 
-function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
+/** Whether a hook's result is a promise (or any thenable) rather than a plain value. */
+export function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
   return typeof (x as PromiseLike<T> | null)?.then === 'function';
 }

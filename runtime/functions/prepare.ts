@@ -5,7 +5,7 @@ import { fromHalf } from '../models/half.ts';
 import { elementType, firstNonFinite, largestFinite, shapeMismatch, type ItemTensor } from '../models/tensor.ts';
 import type { ItemFeeds } from '../batching/batch-feeds.ts';
 import type { ItemInput, RawBody } from './define.ts';
-import type { HookLimits } from './hook-limits.ts';
+import { isThenable, type HookLimits } from './hook-limits.ts';
 import type { LoadedFunction } from './load.ts';
 
 /** A body taken as raw bytes (the function's `raw` option): made only by the runtime, so never a JSON value. */
@@ -66,9 +66,8 @@ export function prepareItem(
   } catch (err) {
     throw preFailed(fn, err);
   }
-  if (typeof (made as PromiseLike<ItemInput> | null)?.then !== 'function') return checkedItem(fn, made as ItemInput, meta, batchedInput);
-  const pending = limits ? limits.limit(made, fn.hookTimeoutMs, fn.name, 'pre') : made;
-  return Promise.resolve(pending).then(
+  if (!isThenable(made)) return checkedItem(fn, made, meta, batchedInput);
+  return Promise.resolve(limits ? limits.limit(made, fn.hookTimeoutMs, fn.name, 'pre') : made).then(
     (item) => checkedItem(fn, item, meta, batchedInput),
     (err: unknown) => {
       throw preFailed(fn, err);

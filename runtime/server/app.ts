@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { BadInputError, NotFoundError } from '../errors.ts';
 import { describe, refreshModelGauges, summarize } from '../introspect.ts';
-import type { Runtime } from '../runtime.ts';
+import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
 import { accessLog } from './access-log.ts';
@@ -17,7 +17,6 @@ import { loadHeader } from '../shared/edge-protocol.ts';
 import { v2Routes } from './v2/routes.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
-import { skipBody } from './node-request.ts';
 import { bodyKind, mediaType } from './body-type.ts';
 import { multipartFile } from './multipart.ts';
 import { RawRequestBody } from '../functions/prepare.ts';
@@ -74,15 +73,17 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
   return routes.post('/functions/:name', async (c) => {
     const stages = rt.stages;
     const req = new CallRequest(c, bodyBytes, stages);
-    let call = door?.take(c.env?.incoming);
-    if (!call) {
-      const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), req.sloMs());
-      if (admitted instanceof Error) {
-        skipBody(c.env?.incoming);
-        throw admitted;
-      }
-      call = admitted;
-    }
+    // Without a door the route admits the call itself; a refusal there (a malformed x-slo-ms too) lets the
+    // body flow past through req.run, as every refusal before the body is read does.
+    const call =
+      door?.take(c.env?.incoming) ??
+      (await req.run(
+        new Promise<AdmittedCall>((resolve, reject) => {
+          const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), req.sloMs());
+          if (admitted instanceof Error) reject(admitted);
+          else resolve(admitted);
+        }),
+      ));
     const { fn } = call;
     // A call refused before its body was read (a 415, a refusal after admission) lets the body flow past.
     const r = await req.run(

@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.ts';
+import { errorBody } from '../shared/edge-protocol.ts';
 
 /** The limits a timeout reply names. */
 export interface RequestTimeouts {
@@ -42,7 +43,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, li
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code: reply.code, message: reply.message } });
+  const body = JSON.stringify(errorBody(reply.code, reply.message));
   socket.end(
     `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -47,6 +48,22 @@ export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody)
     body: body(err.code, withoutPaths(err.message), clientDetails(err.details)),
     headers,
   };
+}
+
+/**
+ * An {@link EdgebatchError} written straight onto Node's response, outside Hono (a refusal at the front
+ * door, a 413 before 100 Continue, the 503s of a shutdown cut short): the payload's headers, `headers`, and
+ * the body's type and length, in one `writeHead`.
+ */
+export function writeErrorReply(res: ServerResponse, err: EdgebatchError, headers: Record<string, string>): void {
+  const reply = errorPayload(err);
+  const json = JSON.stringify(reply.body);
+  // The payload's headers are this reply's own: completed in place (the door's path under overload).
+  const all = Object.assign(reply.headers, headers);
+  all['content-type'] = 'application/json';
+  all['content-length'] = String(Buffer.byteLength(json));
+  res.writeHead(reply.status, all);
+  res.end(json);
 }
 
 /** An error's details as a client sees them: string facts without paths of this host (the log keeps them). */

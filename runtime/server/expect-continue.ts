@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PayloadTooLargeError } from '../errors.ts';
 import { requestIdFrom } from './arrival.ts';
-import { errorPayload } from './error-reply.ts';
+import { writeErrorReply } from './error-reply.ts';
 
 /** The body limits of the routes: uploads under /admin, every other body. */
 export interface BodyLimits {
@@ -26,15 +26,7 @@ export function bodyLimitOf(url: string | undefined, limits: BodyLimits): number
 export function refuseOrContinue(req: IncomingMessage, res: ServerResponse, limits: BodyLimits): boolean {
   const limit = bodyLimitOf(req.url, limits);
   if (Number(req.headers['content-length']) > limit) {
-    const { status, body, headers } = errorPayload(new PayloadTooLargeError(limit));
-    const json = JSON.stringify(body);
-    res.writeHead(status, {
-      ...headers,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(json)),
-      'x-request-id': requestIdFrom(req.headers['x-request-id']),
-    });
-    res.end(json);
+    writeErrorReply(res, new PayloadTooLargeError(limit), { 'x-request-id': requestIdFrom(req.headers['x-request-id']) });
     return true;
   }
   res.writeContinue();

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadInputError, EdgebatchError } from '../errors.ts';
 import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { arrivalOf, requestIdFrom } from './arrival.ts';
-import { errorPayload } from './error-reply.ts';
+import { writeErrorReply } from './error-reply.ts';
 import { sloMsOf } from '../shared/edge-protocol.ts';
 import type { InFlight } from './in-flight.ts';
 import { skipBody } from './node-request.ts';
@@ -91,20 +91,16 @@ export class FrontDoor {
   }
 
   #refuse(req: IncomingMessage, res: ServerResponse, err: EdgebatchError, arrivalMs: number): void {
-    const { status, body, headers } = errorPayload(err);
-    const json = JSON.stringify(body);
     // The body is never read: let it flow past so the connection's next request is read at once, unless it
     // is unbounded or over the limit, when the connection is closed after this reply instead.
     const declared = Number(req.headers['content-length']);
     const drain = declared <= this.#rt.config.limits.bodyBytes;
     if (drain) skipBody(req);
-    // errorPayload's headers are this reply's own: complete them in place (the most-taken path under overload).
-    headers['server-timing'] = serverTimingTotal(arrivalMs);
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(json));
-    headers['x-request-id'] = requestIdFrom(req.headers['x-request-id']);
+    const headers: Record<string, string> = {
+      'server-timing': serverTimingTotal(arrivalMs),
+      'x-request-id': requestIdFrom(req.headers['x-request-id']),
+    };
     if (!drain || this.#inFlight.draining) headers.connection = 'close';
-    res.writeHead(status, headers);
-    res.end(json);
+    writeErrorReply(res, err, headers);
   }
 }

@@ -18,7 +18,7 @@ import { startEdge, type RunningEdge } from '../helpers/edge.ts';
 import type { LoadResult, OpenJob, Stream } from './loadgen.ts';
 import { makeBodies } from './harness/bodies.ts';
 import { quantile } from './harness/figures.ts';
-import { forkTs, type Child } from './harness/processes.ts';
+import { forkRuntimePeer, forkTs, type Child } from './harness/processes.ts';
 
 const quick = process.argv.includes('--quick');
 const root = process.cwd();
@@ -55,14 +55,7 @@ const edges: RunningEdge[] = [];
 const loadgen = forkTs('edge-loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
 try {
   for (let i = 0; i < 3; i++)
-    runtimes.push(
-      forkTs(
-        `edge-runtime-${i}`,
-        path.join(root, 'test/bench/peers/edgebatch.ts'),
-        [JSON.stringify({ policy: 'slo', models: ['mlp', 'ocr-cls'] })],
-        { cwd: root, logDir },
-      ),
-    );
+    runtimes.push(forkRuntimePeer(`edge-runtime-${i}`, { policy: 'slo', models: ['mlp', 'ocr-cls'] }, { cwd: root, logDir }));
   const [origins] = await Promise.all([
     Promise.all(runtimes.map(async (r) => (await r.next<{ url: string }>('ready', 180000)).url)),
     loadgen.next('ready', 120000),

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { LoadResult, OpenJob, Stream } from './loadgen.ts';
 import { mlpBodies } from './harness/bodies.ts';
 import { quantile } from './harness/figures.ts';
-import { forkTs } from './harness/processes.ts';
+import { forkRuntimePeer, forkTs } from './harness/processes.ts';
 import { runtimeSnapshot } from './harness/server-stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -62,12 +62,7 @@ const variants: { rows: number; stream: Stream }[] = [
   { rows: 8, stream: v2Stream(8, true) },
 ];
 
-const server = forkTs(
-  'v2-runtime',
-  path.join(root, 'test/bench/peers/edgebatch.ts'),
-  [JSON.stringify({ policy: 'greedy', models: ['mlp'] })],
-  { cwd: root, logDir },
-);
+const server = forkRuntimePeer('v2-runtime', { policy: 'greedy', models: ['mlp'] }, { cwd: root, logDir });
 const loadgen = forkTs('v2-loadgen', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
 try {
   // Both announce themselves once, at start: listen for both at once.

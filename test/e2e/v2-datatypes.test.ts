@@ -285,9 +285,13 @@ describe('every datatype through a real model', () => {
     const data = [0.1, -1234.567, 3.14159];
     const r = await inferJson(model('FP16'), { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP16', data }] });
     assert.equal(r.status, 200);
+    assert.equal(r.body.outputs[0].data.length, data.length, 'every element comes back');
     r.body.outputs[0].data.forEach((v: number, i: number) =>
       assert.ok(Math.abs(v - data[i]) <= Math.abs(data[i]) * 2 ** -11, `${v} vs ${data[i]}`),
     );
+    // None of these is a half: each must come back as the nearest one, not as sent.
+    assert.deepEqual(r.body.outputs[0].data, [0.0999755859375, -1235, 3.140625]);
+    r.body.outputs[0].data.forEach((v: number, i: number) => assert.notEqual(v, data[i], 'rounded'));
   });
 
   test('BYTES binary whose length prefixes do not add up is a 400', async () => {

@@ -69,7 +69,10 @@ test('stackFeeds with memory: the feeds are views of pooled buffers, equal to fr
   const first = stackFeeds(items, 0, memory);
   assert.deepEqual(Array.from(first.x.data as Float32Array), Array.from(fresh.x.data as Float32Array));
   assert.deepEqual(first.x.dims, [40, 128]);
-  memory.give([(first.x.data as Float32Array).buffer as ArrayBuffer]);
+  // Poisoned before it is handed back: rows that stacking failed to write would show as NaN.
+  const returned = (first.x.data as Float32Array).buffer as ArrayBuffer;
+  new Float32Array(returned).fill(NaN);
+  memory.give([returned]);
   // 33 rows of 128 floats are 16.5 KiB: the same 32 KiB class as 40 rows.
   const again = stackFeeds(items.slice(0, 33), 0, memory);
   assert.ok((again.x.data as Float32Array).buffer === (first.x.data as Float32Array).buffer, 'the buffer handed back');

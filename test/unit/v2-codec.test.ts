@@ -309,6 +309,17 @@ describe('decoding into rows', () => {
       [],
       half,
     );
+    assert.deepEqual(
+      Array.from(decode([{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [65519, -65519] }], [], half)[0].h.data as Uint16Array),
+      [0x7bff, 0xfbff],
+      'a value that rounds to the largest half is taken, as the conversion rounds it',
+    );
+    refuses(
+      [{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [1, 65520] }],
+      /data\[1\] of input "h" is 65520, beyond what FP16 holds/,
+      [],
+      half,
+    );
     for (const bad of [NaN, Infinity, -Infinity]) {
       const floats = Float32Array.from({ length: 12 }, (_, i) => (i === 7 ? bad : i));
       refuses([x({ data: undefined, parameters: { binary_data_size: 48 } })], /element 7 of input "x" \(binary FP32\) is NaN or Infinity/, [

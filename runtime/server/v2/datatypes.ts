@@ -84,12 +84,15 @@ export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
   if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };
   if (typeof v !== 'number') return { why: 'not a number' };
-  // Beyond the largest finite value the conversion would give Infinity, and the model NaN (FP64 holds any JSON
-  // number). FP32 is judged as Float32Array rounds (3.4028235e38, as other languages print its largest, is taken).
-  const largest = largestFinite[table[d].ort];
-  const beyond = d === 'FP32' ? !Number.isFinite(Math.fround(v)) : largest !== undefined && Math.abs(v) > largest;
-  if (beyond) return { why: `beyond what ${d} holds (at most ±${largest})` };
-  if (d === 'FP16') return toHalf(v);
+  // Beyond the largest finite value the conversion gives Infinity, and the model NaN (FP64 holds any JSON
+  // number). Each is judged as its conversion rounds: 3.4028235e38, as other languages print the largest
+  // float32, is taken, and so is 65519, which rounds to the largest half (65504).
+  const beyond = { why: `beyond what ${d} holds (at most ±${largestFinite[table[d].ort]})` };
+  if (d === 'FP32' && !Number.isFinite(Math.fround(v))) return beyond;
+  if (d === 'FP16') {
+    const h = toHalf(v);
+    return (h & 0x7c00) === 0x7c00 ? beyond : h;
+  }
   const range = table[d].range;
   if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
     return {

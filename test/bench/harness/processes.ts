@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { PolicyName } from '../../../runtime/index.ts';
 
 /** A failure of the harness itself (a process that does not start or dies): the bench exits non-zero. */
 export class HarnessError extends Error {}
@@ -39,13 +40,13 @@ export function forkTs(
   name: string,
   script: string,
   args: string[],
-  opts: { cwd: string; logDir: string; env?: NodeJS.ProcessEnv },
+  opts: { cwd: string; logDir: string; env?: NodeJS.ProcessEnv; /** More Node options (`--cpu-prof`, ...). */ nodeArgs?: string[] },
 ): Child {
   const logFile = path.join(opts.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const proc = fork(script, args, {
     cwd: opts.cwd,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(opts.nodeArgs ?? [])],
     serialization: 'advanced',
     stdio: ['ignore', fd, fd, 'ipc'],
     env: { ...process.env, ...opts.env },
@@ -120,4 +121,24 @@ export function forkTs(
       clearTimeout(t);
     },
   };
+}
+
+/** What the runtime peer (peers/edgebatch.ts) runs: a policy for the models it opens. */
+export interface RuntimePeerArgs {
+  policy: PolicyName;
+  models: string[];
+  fixedDelay?: Record<string, { maxQueueDelayMs: number; preferredBatchSize: number }>;
+}
+
+/**
+ * Forks the runtime peer (peers/edgebatch.ts) as `npm start` runs the runtime: from the build. The project's
+ * tsconfig maps `edgebatch` to the sources for tsx; the peer gets a tsconfig without that mapping, so the
+ * name resolves through package.json to dist/ (which `bench`, `bench:quick`, `bench:v2` and `bench:edge`
+ * build first).
+ */
+export function forkRuntimePeer(name: string, args: RuntimePeerArgs, opts: { cwd: string; logDir: string }): Child {
+  return forkTs(name, path.join(opts.cwd, 'test/bench/peers/edgebatch.ts'), [JSON.stringify(args)], {
+    ...opts,
+    env: { TSX_TSCONFIG_PATH: path.join(opts.cwd, 'test/bench/peers/build-peer.tsconfig.json') },
+  });
 }

@@ -10,7 +10,7 @@ import type { ClosedJob, LoadResult, OpenJob, Stream } from '../loadgen.ts';
 import type { PeerDef } from '../plan.ts';
 import { computeFigures, type FnInfo, type Prediction, type RunFigures, type ServerSnapshot } from './figures.ts';
 import { machineBusyMs, machineStealMs } from './machine.ts';
-import { forkTs, HarnessError, type Child } from './processes.ts';
+import { forkRuntimePeer, forkTs, HarnessError, type Child } from './processes.ts';
 import { meanPrediction, peerSnapshot, runtimePrediction, runtimeSnapshot } from './server-stats.ts';
 
 export interface FixedDelaySetting {
@@ -107,13 +107,10 @@ export class PeerSession {
     const child =
       this.def.kind === 'plain'
         ? forkTs(name, path.join(root, 'test/bench/peers', this.def.script!), [this.#env.functions.join(',')], { cwd: root, logDir })
-        : forkTs(
+        : forkRuntimePeer(
             name,
-            path.join(root, 'test/bench/peers/edgebatch.ts'),
-            [JSON.stringify({ policy: this.def.policy, models: this.#env.models, fixedDelay: this.#fixedDelay })],
-            // The runtime as `npm start` runs it, from the build: a tsconfig without the project's `paths`
-            // lets `edgebatch` resolve through package.json to dist/, where tsx would map it to the sources.
-            { cwd: root, logDir, env: { TSX_TSCONFIG_PATH: path.join(root, 'test/bench/peers/build-peer.tsconfig.json') } },
+            { policy: this.def.policy!, models: this.#env.models, fixedDelay: this.#fixedDelay },
+            { cwd: root, logDir },
           );
     this.#child = child;
     try {

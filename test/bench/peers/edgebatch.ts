@@ -2,21 +2,16 @@
  * Peers 3-5: the runtime itself, started from hono.config.ts with one policy for the benchmarked models
  * (`fixed-delay`, `greedy` or `slo`). argv[2] is JSON: { policy, models, fixedDelay? } where `models`
  * names the models to open and `fixedDelay` maps a model to its Triton-style setting. The runtime is
- * used as shipped: from the build (the harness forks this file with a tsconfig that leaves `edgebatch` to
- * package.json, so it is dist/, as `npm start` runs it, not the sources through tsx), and figures come from
+ * used as shipped: from the build (harness/processes.ts's forkRuntimePeer gives it a tsconfig that leaves
+ * `edgebatch` to package.json, so it is dist/, as `npm start` runs it, not the sources through tsx), and figures come from
  * its own GET /metrics and GET /functions/:name.
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { loadConfig, serve, type PolicyName, type UserConfig } from 'edgebatch';
+import { loadConfig, serve, type UserConfig } from 'edgebatch';
+import type { RuntimePeerArgs } from '../harness/processes.ts';
 
-interface Args {
-  policy: PolicyName;
-  models: string[];
-  fixedDelay?: Record<string, { maxQueueDelayMs: number; preferredBatchSize: number }>;
-}
-
-const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+const args = JSON.parse(process.argv[2] ?? '{}') as RuntimePeerArgs;
 const file = 'hono.config.ts';
 const base = ((await import(pathToFileURL(path.resolve(file)).href)) as { default: UserConfig }).default;
 const models: UserConfig['models'] = {};
