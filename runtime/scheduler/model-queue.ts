@@ -40,6 +40,8 @@ export class ModelQueue<T> {
   #inFlight = 0;
   #holdStartMs: number | undefined;
   #timer: TimerHandle | undefined;
+  /** When the armed timer fires, on the clock's scale. */
+  #timerAtMs = Infinity;
   #pumping = false;
 
   constructor(options: ModelQueueOptions<T>) {
@@ -103,16 +105,34 @@ export class ModelQueue<T> {
   #clearTimer(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#timerAtMs = Infinity;
+  }
+
+  /**
+   * Wakes the queue at `atMs` to decide again. A timer already armed for then or earlier is kept: waking
+   * early only asks the policy again, and under a steady hold every arrival asks for the same moment, so
+   * re-arming per item cost a clearTimeout and a setTimeout per call on the host path.
+   */
+  #wakeAt(atMs: number, nowMs: number): void {
+    if (this.#timer && this.#timerAtMs <= atMs) return;
+    this.#clearTimer();
+    this.#timerAtMs = atMs;
+    this.#timer = this.#opts.clock.setTimer(() => {
+      this.#timer = undefined;
+      this.#timerAtMs = Infinity;
+      this.#pump();
+    }, atMs - nowMs);
   }
 
   #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      this.#clearTimer();
       const { clock, policy, maxBatch, lanes } = this.#opts;
+      let waitUntilMs: number | undefined;
+      let nowMs = 0;
       while (this.#inFlight < lanes && this.#waiting.length > 0) {
-        const nowMs = clock.now();
+        nowMs = clock.now();
         const decision = policy.decide({
           nowMs,
           waiting: this.#waiting,
@@ -121,19 +141,18 @@ export class ModelQueue<T> {
           context: this.#opts.context(),
         });
         if ('waitUntilMs' in decision) {
-          const delay = decision.waitUntilMs - nowMs;
-          if (delay > 0) {
-            this.#timer = clock.setTimer(() => {
-              this.#timer = undefined;
-              this.#pump();
-            }, delay);
-            return;
+          if (decision.waitUntilMs > nowMs) {
+            waitUntilMs = decision.waitUntilMs;
+            break;
           }
           this.#dispatch(maxBatch);
         } else {
           this.#dispatch(Math.max(1, Math.min(decision.dispatch, maxBatch)));
         }
       }
+      // A timer stands only while the policy is holding; a dispatch, a busy lane or an empty queue stops it.
+      if (waitUntilMs === undefined) this.#clearTimer();
+      else this.#wakeAt(waitUntilMs, nowMs);
     } finally {
       this.#pumping = false;
     }

@@ -180,3 +180,37 @@ test('remove takes a waiting item out before dispatch; a dispatched one cannot b
   q.complete();
   assert.deepEqual(done, [[0], [2]]);
 });
+
+test('a hold arms one timer for all its arrivals; an earlier target re-arms it, and a dispatch stops it', () => {
+  const clock = new VirtualClock();
+  let armed = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimer: (fn: () => void, delayMs: number) => {
+      armed++;
+      return clock.setTimer(fn, delayMs);
+    },
+  };
+  // Waits until `until` (movable by the test) and then takes everything.
+  let until = 10;
+  const dispatches: { atMs: number; n: number }[] = [];
+  const q = new ModelQueue<number>({
+    clock: counting,
+    policy: { name: 'fixed-delay', decide: (s) => (s.nowMs >= until ? { dispatch: s.maxBatch } : { waitUntilMs: until }) },
+    maxBatch: 64,
+    lanes: 1,
+    context: () => ({ predictMs: () => 1, cost: undefined, ratePerSec: 0, objectiveMs: 10, marginMs: 0 }),
+    dispatch: (b) => dispatches.push({ atMs: clock.now(), n: b.length }),
+  });
+  for (let i = 0; i < 20; i++) q.push({ payload: i, arrivalMs: 0, deadlineMs: 100 });
+  assert.equal(armed, 1, 'twenty arrivals asking for the same moment arm one timer');
+  until = 12;
+  q.push({ payload: 20, arrivalMs: 0, deadlineMs: 100 });
+  assert.equal(armed, 1, 'a later target keeps the earlier timer: waking early only asks the policy again');
+  until = 6;
+  q.push({ payload: 21, arrivalMs: 0, deadlineMs: 100 });
+  assert.equal(armed, 2, 'an earlier target re-arms');
+  clock.runUntilIdle();
+  assert.deepEqual(dispatches, [{ atMs: 6, n: 22 }]);
+  assert.equal(clock.pending, 0, 'no timer is left once the queue has dispatched');
+});
