@@ -38,17 +38,25 @@ export function sizeOf(dims: readonly number[]): number {
  */
 export function shapeMismatch(item: ItemTensor, spec: readonly DimSpec[] | undefined, inputName: string): string | undefined {
   const dims = item.dims;
-  if (!dims.every((d) => Number.isInteger(d) && d > 0)) return `input "${inputName}" has invalid dims [${dims.join(', ')}]`;
-  if (sizeOf(dims) !== item.data.length) return `input "${inputName}" has ${item.data.length} values but dims [${dims.join(', ')}] need ${sizeOf(dims)}`;
+  for (const d of dims) if (!(Number.isInteger(d) && d > 0)) return `input "${inputName}" has invalid dims ${shown(dims)}`;
+  if (sizeOf(dims) !== item.data.length) return `input "${inputName}" has ${item.data.length} values but dims ${shown(dims)} need ${sizeOf(dims)}`;
   if (!spec) return undefined;
-  const expected = spec.slice(1);
-  const show = `[${expected.map((d) => (typeof d === 'number' ? d : '?')).join(', ')}]`;
-  if (dims.length !== expected.length) return `input "${inputName}" must have shape ${show} per item, got [${dims.join(', ')}]`;
+  if (dims.length !== spec.length - 1) return wrongShape(inputName, spec, dims);
   for (let i = 0; i < dims.length; i++) {
-    const want = expected[i];
-    if (typeof want === 'number' && want > 0 && dims[i] !== want) return `input "${inputName}" must have shape ${show} per item, got [${dims.join(', ')}]`;
+    const want = spec[i + 1];
+    if (typeof want === 'number' && want > 0 && dims[i] !== want) return wrongShape(inputName, spec, dims);
   }
   return undefined;
+}
+
+// Every call's item is checked: the messages are built only for one that does not fit.
+function shown(dims: readonly (number | string)[]): string {
+  return `[${dims.join(', ')}]`;
+}
+
+function wrongShape(inputName: string, spec: readonly DimSpec[], dims: readonly number[]): string {
+  const perItem = spec.slice(1).map((d) => (typeof d === 'number' ? d : '?'));
+  return `input "${inputName}" must have shape ${shown(perItem)} per item, got ${shown(dims)}`;
 }
 
 /** True when two items can share a batch: same rank and, unless padding is allowed, the same dims. */
