@@ -19,8 +19,8 @@ export function accessLog(log: Logger, level: 'debug' | 'info'): MiddlewareHandl
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
-        ms: Math.round((performance.now() - c.get('arrivalMs')) * 10) / 10,
-        requestId: c.get('requestId'),
+        ms: Math.round((performance.now() - c.env.arrivalMs) * 10) / 10,
+        requestId: c.env.requestId,
       },
       'request',
     );

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BadInputError, PayloadTooLargeError } from '../errors.ts';
 import { Deployer } from '../functions/deployer.ts';
 import type { Runtime } from '../runtime.ts';
-import type { ArrivalVariables } from './arrival.ts';
+import type { ArrivalBindings } from './request-frame.ts';
 import { errorBody } from './error-reply.ts';
 
 const rollbackBody = z
@@ -42,7 +42,7 @@ export function adminRoutes(rt: Runtime, token: string | undefined) {
         invalidToken: { message: unauthorized },
       })
     : async (c) => c.json(errorBody('admin_off', adminOffMessage), 404);
-  return new Hono<{ Variables: ArrivalVariables }>()
+  return new Hono<{ Bindings: ArrivalBindings }>()
     .use('*', guard)
     .put(
       '/functions/:name',
@@ -57,7 +57,7 @@ export function adminRoutes(rt: Runtime, token: string | undefined) {
         if (source.trim().length === 0)
           throw new BadInputError('bad_request', 'the body must be the handler source (TypeScript or JavaScript)');
         const result = await deployer.deploy(c.req.param('name'), source);
-        rt.log.info({ ...result, requestId: c.get('requestId') }, 'function deployed');
+        rt.log.info({ ...result, requestId: c.env.requestId }, 'function deployed');
         return c.json(result, 201);
       },
     )

@@ -1,8 +1,9 @@
-import type { ArrivalVariables } from './arrival.ts';
 import type { NodeBindings } from './node-request.ts';
+import type { ArrivalBindings } from './request-frame.ts';
 
 /**
- * What the app's context carries: Node's request objects (from @hono/node-server), the arrival time and the
- * request id. Its own file, so the route modules app.ts composes need not import app.ts.
+ * What the app's context carries as bindings (`c.env`): Node's request objects (from @hono/node-server, none
+ * in `app.request()`), and the arrival time and request id the request frame stamps. Its own file, so the
+ * route modules app.ts composes need not import app.ts.
  */
-export type AppEnv = { Bindings: Partial<NodeBindings>; Variables: ArrivalVariables };
+export type AppEnv = { Bindings: Partial<NodeBindings> & ArrivalBindings };

@@ -5,11 +5,11 @@ import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
 import { accessLog } from './access-log.ts';
-import { arrival } from './arrival.ts';
 import { errorBody, errorReply } from './error-reply.ts';
 import type { FrontDoor } from './front-door.ts';
 import { CallRequest } from './call.ts';
 import { InFlight } from './in-flight.ts';
+import { framed } from './request-frame.ts';
 import { jsonReply } from './json-reply.ts';
 import { loadReporter } from './load-report.ts';
 import { callTiming } from './server-timing.ts';
@@ -32,8 +32,6 @@ export type { AppEnv } from './app-env.ts';
  */
 export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDoor) {
   const app = new Hono<AppEnv>();
-  app.use(arrival(rt.host));
-  app.use(inFlight.middleware());
   const access = accessLog(rt.log, rt.config.accessLog);
   if (access) app.use(access);
   app.onError((err, c) => errorReply(c, err, rt.log));
@@ -70,7 +68,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     });
   // The hot path. Every reply header goes in one plain object: @hono/node-server writes that straight to
   // Node's response, where `c.header()` or Hono's timing middleware would build WHATWG Headers per call.
-  return routes.post('/functions/:name', async (c) => {
+  const served = routes.post('/functions/:name', async (c) => {
     const stages = rt.stages;
     const req = new CallRequest(c, bodyBytes, stages);
     // Without a door the route admits the call itself; a refusal there (a malformed x-slo-ms too) lets the
@@ -79,7 +77,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
       door?.take(c.env?.incoming) ??
       (await req.run(
         new Promise<AdmittedCall>((resolve, reject) => {
-          const admitted = rt.admit(c.req.param('name'), c.get('arrivalMs'), req.sloMs());
+          const admitted = rt.admit(c.req.param('name'), c.env.arrivalMs, req.sloMs());
           if (admitted instanceof Error) reject(admitted);
           else resolve(admitted);
         }),
@@ -123,6 +121,10 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     stages.add('reply', performance.now() - t);
     return res;
   });
+  // Every request's arrival, id and in-flight count, around Hono rather than as middleware, so that a
+  // route that is the only one matching runs without Hono's composition (server/request-frame.ts).
+  served.fetch = framed(served.fetch, rt.host, inFlight);
+  return served;
 }
 
 /**

@@ -33,7 +33,7 @@ export class CallRequest {
 
   /** Arrival, the request's SLO and the client's cancellation, as the runtime's invoke methods take them. */
   options(): Pick<InvokeOptions, 'arrivalMs' | 'sloMs' | 'cancel' | 'signal'> {
-    return { arrivalMs: this.#c.get('arrivalMs'), sloMs: this.sloMs(), ...this.cancellation() };
+    return { arrivalMs: this.#c.env.arrivalMs, sloMs: this.sloMs(), ...this.cancellation() };
   }
 
   /** The request's own `x-slo-ms`, if any; a malformed one is a 400. */

@@ -14,7 +14,7 @@ import {
 import type { Logger } from '../logger.ts';
 import { withoutPaths } from '../without-paths.ts';
 import { jsonReply } from './json-reply.ts';
-import type { NodeBindings } from './node-request.ts';
+import type { AppEnv } from './app-env.ts';
 import { totalTiming } from './server-timing.ts';
 import { errorBody, retryAfterSeconds } from '../shared/edge-protocol.ts';
 
@@ -79,8 +79,8 @@ function clientDetails(details: Record<string, unknown> | undefined): Record<str
 }
 
 /** True when the request's connection closed before its body was whole (Hono's own body readers throw then). */
-function clientLeft(c: Context): boolean {
-  const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
+function clientLeft(c: Context<AppEnv>): boolean {
+  const incoming = c.env.incoming;
   return incoming !== undefined && incoming.destroyed && !incoming.complete;
 }
 
@@ -88,29 +88,26 @@ function clientLeft(c: Context): boolean {
  * The one place errors become replies inside Hono (see {@link errorPayload}), the body written by `body`.
  * Anything that is not an {@link EdgebatchError} is a bug: 500 with an error id that is also logged.
  */
-export function errorReply(c: Context, err: unknown, log: Logger, body: ErrorBody = runtimeBody): Response {
+export function errorReply(c: Context<AppEnv>, err: unknown, log: Logger, body: ErrorBody = runtimeBody): Response {
   // Hono middleware (bearerAuth) throws its own HTTPException with a ready response.
   if (err instanceof HTTPException) return err.getResponse();
-  const timing = totalTiming(c.get('arrivalMs'));
+  const timing = totalTiming(c.env.arrivalMs);
   // A client that left mid-request (an aborted upload) is no failure of ours, and no one reads the reply.
   if (err instanceof CancelledError || clientLeft(c)) {
-    log.debug(
-      { requestId: c.get('requestId'), path: c.req.path, err: err instanceof Error ? err.message : String(err) },
-      'client went away',
-    );
+    log.debug({ requestId: c.env.requestId, path: c.req.path, err: err instanceof Error ? err.message : String(err) }, 'client went away');
     const gone = err instanceof CancelledError ? err : new ClientGoneError();
     return jsonReply(c, body(gone.code, gone.message, gone.details), gone.status as ContentfulStatusCode, timing);
   }
   if (err instanceof EdgebatchError) {
     // A server-side failure is logged with the request id the client saw, next to the error id it got.
     if (err.status >= 500 && !(err instanceof OverloadedError))
-      log.error({ requestId: c.get('requestId'), path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
+      log.error({ requestId: c.env.requestId, path: c.req.path, code: err.code, ...err.details, err: err.message }, 'request failed');
     const reply = errorPayload(err, body);
     return jsonReply(c, reply.body, reply.status, { ...reply.headers, ...timing });
   }
   const errorId = randomUUID();
   log.error(
-    { errorId, requestId: c.get('requestId'), err: err instanceof Error ? err.stack : String(err), path: c.req.path },
+    { errorId, requestId: c.env.requestId, err: err instanceof Error ? err.stack : String(err), path: c.req.path },
     'unhandled error',
   );
   return jsonReply(c, body('internal', 'internal error', { errorId }), 500, timing);

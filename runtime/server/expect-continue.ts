@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PayloadTooLargeError } from '../errors.ts';
-import { requestIdFrom } from './arrival.ts';
+import { requestIdFrom } from './request-frame.ts';
 import { writeErrorReply } from './error-reply.ts';
 
 /** The body limits of the routes: uploads under /admin, every other body. */

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadInputError, EdgebatchError } from '../errors.ts';
 import type { AdmittedCall, Runtime } from '../runtime.ts';
-import { arrivalOf, requestIdFrom } from './arrival.ts';
+import { arrivalOf, requestIdFrom } from './request-frame.ts';
 import { writeErrorReply } from './error-reply.ts';
 import { sloMsOf } from '../shared/edge-protocol.ts';
 import type { InFlight } from './in-flight.ts';

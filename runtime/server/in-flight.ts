@@ -1,5 +1,3 @@
-import type { MiddlewareHandler } from 'hono';
-
 /**
  * Counts HTTP requests being handled, so a graceful stop can wait until every request it accepted has
  * been answered before it closes the remaining (idle keep-alive) connections.
@@ -14,16 +12,14 @@ export class InFlight {
     return this.#count;
   }
 
-  middleware(): MiddlewareHandler {
-    return async (c, next) => {
-      this.#count++;
-      try {
-        await next();
-        if (this.draining) c.header('Connection', 'close');
-      } finally {
-        if (--this.#count === 0) for (const w of this.#waiters.splice(0)) w();
-      }
-    };
+  /** A request came in (server/request-frame.ts). */
+  enter(): void {
+    this.#count++;
+  }
+
+  /** A request was answered. */
+  leave(): void {
+    if (--this.#count === 0) for (const w of this.#waiters.splice(0)) w();
   }
 
   /** Resolves when no request is being handled. */

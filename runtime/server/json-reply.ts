@@ -22,7 +22,7 @@ export function carriesRequestId(outgoing: ServerResponse): boolean {
  *
  * Takes `headers` over: the caller passes an object of its own, which becomes the reply's.
  */
-export function jsonReply<E extends { Bindings: Partial<NodeBindings>; Variables: { requestId: string } }>(
+export function jsonReply<E extends { Bindings: Partial<NodeBindings> & { requestId?: string } }>(
   c: Context<E>,
   body: object,
   status: ContentfulStatusCode,
@@ -33,7 +33,7 @@ export function jsonReply<E extends { Bindings: Partial<NodeBindings>; Variables
   const json = JSON.stringify(body);
   headers['content-type'] = 'application/json';
   headers['content-length'] = String(Buffer.byteLength(json));
-  const id: string | undefined = c.get('requestId');
+  const id: string | undefined = c.env.requestId;
   if (id !== undefined) {
     headers['x-request-id'] = id;
     (outgoing as Marked)[idInReply] = true;

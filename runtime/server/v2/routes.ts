@@ -119,7 +119,7 @@ export function v2Routes(rt: Runtime): Hono<AppEnv> {
             queueMs: Math.max(...batches.map((b) => b.queueMs)),
             inferenceMs: Math.max(...batches.map((b) => b.inferenceMs)),
           },
-          c.get('arrivalMs'),
+          c.env.arrivalMs,
         ),
       };
       const chunks = encoded.flatMap((e) => (e.chunk ? [e.chunk] : []));
