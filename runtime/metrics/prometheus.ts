@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CallHistogram, type HistogramChild } from './call-histogram.ts';
 import type { HostMonitor } from '../host/host-monitor.ts';
 import { mainThreadCpuSeconds } from '../host/main-thread-cpu.ts';
 import { hostStages, type HostStage, type HostStageTotals } from '../host/host-stages.ts';
@@ -17,8 +18,40 @@ export interface FunctionSeries {
 }
 
 /** A histogram child fed in ms, exporting seconds: Prometheus wants base units, the runtime times in ms. */
-function inSeconds(child: { observe(v: number): void }): { observe(ms: number): void } {
+function inSeconds(child: HistogramChild): { observe(ms: number): void } {
   return { observe: (ms) => child.observe(ms / 1000) };
+}
+
+/**
+ * A count kept as a plain number and handed to its prom-client Counter when the registry is read: an `inc`
+ * on prom-client's child validates and hashes the label set per call, one per served call on the host path.
+ */
+class Tally {
+  n = 0;
+  inc(): void {
+    this.n++;
+  }
+}
+
+/** A prom-client Counter whose values are {@link Tally}s per label set, read at scrape time. */
+function tallied<L extends string>(config: { name: string; help: string; labelNames: L[]; registers: Registry[] }) {
+  const tallies: { labels: Record<L, string>; tally: Tally }[] = [];
+  const counter = new Counter<L>({
+    ...config,
+    collect() {
+      this.reset();
+      for (const { labels, tally } of tallies) if (tally.n > 0) this.inc(labels, tally.n);
+    },
+  });
+  return {
+    counter,
+    /** A tally for one label set (made once per series and kept). */
+    tally(labels: Record<L, string>): Tally {
+      const tally = new Tally();
+      tallies.push({ labels: { ...labels }, tally });
+      return tally;
+    },
+  };
 }
 
 /**
@@ -29,11 +62,13 @@ function inSeconds(child: { observe(v: number): void }): { observe(ms: number): 
 export class RuntimeMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'function' | 'model' | 'outcome'>;
-  readonly latency: Histogram<'function' | 'model'>;
-  readonly queueTime: Histogram<'function' | 'model'>;
+  readonly latency: CallHistogram<'function' | 'model'>;
+  readonly queueTime: CallHistogram<'function' | 'model'>;
   readonly batchSize: Histogram<'model'>;
   readonly batchRunTime: Histogram<'model'>;
   readonly shed: Counter<'function' | 'model'>;
+  readonly #requestTallies: ReturnType<typeof tallied<'function' | 'model' | 'outcome'>>;
+  readonly #shedTallies: ReturnType<typeof tallied<'function' | 'model'>>;
   /** Calls to a function that does not exist: no function label, so a scanner cannot grow the series without bound. */
   readonly unknownFunction: Counter;
   readonly liveRate: Gauge<'model'>;
@@ -46,25 +81,26 @@ export class RuntimeMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'edgebatch_process_' });
     const seconds = [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5];
-    this.requests = new Counter({
+    this.#requestTallies = tallied({
       name: 'edgebatch_requests_total',
       help: 'Invocations of existing functions by outcome (ok, bad_input, shed, failed, cancelled); bad_input includes bodies that are not JSON.',
       labelNames: ['function', 'model', 'outcome'],
       registers,
     });
+    this.requests = this.#requestTallies.counter;
     this.unknownFunction = new Counter({
       name: 'edgebatch_requests_unknown_function_total',
       help: 'Invocations of a function that does not exist (answered 404).',
       registers,
     });
-    this.latency = new Histogram({
+    this.latency = new CallHistogram({
       name: 'edgebatch_request_duration_seconds',
       help: 'Arrival to reply of calls answered 200, seconds (Triton: request duration).',
       labelNames: ['function', 'model'],
       buckets: seconds,
       registers,
     });
-    this.queueTime = new Histogram({
+    this.queueTime = new CallHistogram({
       name: 'edgebatch_queue_duration_seconds',
       help: 'Arrival to dispatch to a lane, seconds (Triton: queue duration).',
       labelNames: ['function', 'model'],
@@ -85,12 +121,13 @@ export class RuntimeMetrics {
       buckets: seconds,
       registers,
     });
-    this.shed = new Counter({
+    this.#shedTallies = tallied({
       name: 'edgebatch_shed_total',
       help: 'Invocations answered 503 by admission control.',
       labelNames: ['function', 'model'],
       registers,
     });
+    this.shed = this.#shedTallies.counter;
     this.liveRate = new Gauge({
       name: 'edgebatch_arrival_rate_per_sec',
       help: 'Live arrival rate per model, all functions together.',
@@ -167,10 +204,10 @@ export class RuntimeMetrics {
       const labels = { function: fn, model };
       const outcome = {} as Record<Outcome, { inc(): void }>;
       for (const o of ['ok', 'bad_input', 'shed', 'failed', 'cancelled'] as const)
-        outcome[o] = this.requests.labels({ ...labels, outcome: o });
+        outcome[o] = this.#requestTallies.tally({ ...labels, outcome: o });
       s = {
         outcome,
-        shed: this.shed.labels(labels),
+        shed: this.#shedTallies.tally(labels),
         latency: inSeconds(this.latency.labels(labels)),
         queueTime: inSeconds(this.queueTime.labels(labels)),
       };
