@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { sloHeader } from '../shared/edge-protocol.ts';
 import { callBudget } from './budget.ts';
 import { Catalog, fetchListing } from './catalog.ts';
 import { forward, type ForwardContext } from './forward.ts';
@@ -108,7 +109,7 @@ export function createEdgeApp(settings: EdgeSettings, deps: EdgeDeps): Hono {
     const fn = catalog.get(name);
     // An unknown function is routed by its name: the runtime answers it (404, or it was just deployed).
     const model = fn?.model ?? name;
-    const budget = callBudget(arrivalMs, fn?.sloMs, c.req.header('x-slo-ms') ?? null, settings.defaultBudgetMs);
+    const budget = callBudget(arrivalMs, fn?.sloMs, c.req.header(sloHeader) ?? null, settings.defaultBudgetMs);
     const order = routeOrder(model, pool.view(model, name, deps.now()), { ...settings, turn: turn++ });
     return forward(ctx, {
       method: 'POST',

@@ -42,11 +42,14 @@ async function open(model: ModelRef): Promise<ort.InferenceSession> {
   return session;
 }
 
-async function handle(req: LaneRequest): Promise<LaneReply> {
+/** A reply and the buffers it moves to the main thread (a run's outputs, and its inputs handed back). */
+type Outgoing = { reply: LaneReply; transfer?: ArrayBuffer[] };
+
+async function handle(req: LaneRequest): Promise<Outgoing> {
   switch (req.type) {
     case 'load': {
       const s = await open(req.model);
-      return { id: req.id, ok: true, meta: { inputs: describe(s.inputMetadata), outputs: describe(s.outputMetadata) } };
+      return { reply: { id: req.id, ok: true, meta: { inputs: describe(s.inputMetadata), outputs: describe(s.outputMetadata) } } };
     }
     case 'run': {
       const s = await open(req.model);
@@ -60,15 +63,16 @@ async function handle(req: LaneRequest): Promise<LaneReply> {
         outputs[name] = { type: t.type, data: t.data as WireTensor['data'], dims: [...t.dims] };
       // The run is over with its inputs: their buffers go back to be stacked into again, unless an output
       // shares one (a model that passes an input through).
-      const taken = new Set(transferList(Object.values(outputs)));
+      const outputBuffers = transferList(Object.values(outputs));
+      const taken = new Set(outputBuffers);
       const inputs = transferList(Object.values(req.feeds)).filter((b) => !taken.has(b));
-      return { id: req.id, ok: true, outputs, runMs, inputs };
+      return { reply: { id: req.id, ok: true, outputs, runMs, inputs }, transfer: [...outputBuffers, ...inputs] };
     }
     case 'unload': {
       const have = sessions.get(req.name);
       sessions.delete(req.name);
       if (have) await have.session.release();
-      return { id: req.id, ok: true };
+      return { reply: { id: req.id, ok: true } };
     }
   }
 }
@@ -77,13 +81,12 @@ async function handle(req: LaneRequest): Promise<LaneReply> {
 let chain: Promise<void> = Promise.resolve();
 parentPort!.on('message', (req: LaneRequest) => {
   chain = chain.then(async () => {
-    let reply: LaneReply;
+    let out: Outgoing;
     try {
-      reply = await handle(req);
+      out = await handle(req);
     } catch (err) {
-      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+      out = { reply: { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } };
     }
-    const transfer = reply.ok && reply.outputs ? [...transferList(Object.values(reply.outputs)), ...(reply.inputs ?? [])] : [];
-    parentPort!.postMessage(reply, transfer);
+    parentPort!.postMessage(out.reply, out.transfer ?? []);
   });
 });

@@ -42,8 +42,8 @@ export class HistogramChild {
  * A Prometheus histogram for the figures every call adds (its latency, its queue time), registered in a
  * prom-client registry and exported exactly as prom-client's own `Histogram` (`_bucket` with `le`, `_sum`,
  * `_count`). Why not prom-client's: its `observe`, even on a child made by `labels()`, converts, validates
- * and hashes the label set on every call (about 1.5 us and a few hundred bytes each, two per served call,
- * in a CPU profile of the host path). Here a label set's child is found once and observing on it is O(1)
+ * and hashes the label set on every call (with the counter, 2-4.5 us a served call in `npm run profile`
+ * before this class). Here a label set's child is found once and observing on it is O(1)
  * in the labels; the registry reads the counts only when /metrics is scraped.
  */
 export class CallHistogram<L extends string> {

@@ -93,20 +93,14 @@ export class RuntimeMetrics {
       help: 'Invocations of a function that does not exist (answered 404).',
       registers,
     });
-    this.latency = new CallHistogram({
-      name: 'edgebatch_request_duration_seconds',
-      help: 'Arrival to reply of calls answered 200, seconds (Triton: request duration).',
-      labelNames: ['function', 'model'],
-      buckets: seconds,
-      registers,
-    });
-    this.queueTime = new CallHistogram({
-      name: 'edgebatch_queue_duration_seconds',
-      help: 'Arrival to dispatch to a lane, seconds (Triton: queue duration).',
-      labelNames: ['function', 'model'],
-      buckets: seconds,
-      registers,
-    });
+    // Per function, observed by every call: CallHistogram (metrics/call-histogram.ts), not prom-client's.
+    const perCall = (name: string, help: string) =>
+      new CallHistogram({ name, help, labelNames: ['function', 'model'], buckets: seconds, registers });
+    this.latency = perCall(
+      'edgebatch_request_duration_seconds',
+      'Arrival to reply of calls answered 200, seconds (Triton: request duration).',
+    );
+    this.queueTime = perCall('edgebatch_queue_duration_seconds', 'Arrival to dispatch to a lane, seconds (Triton: queue duration).');
     this.batchSize = new Histogram({
       name: 'edgebatch_batch_size',
       help: 'Items per batch.',

@@ -34,6 +34,11 @@ export function toHalf(v: number): number {
   return sign | h;
 }
 
+/** Whether a half-precision bit pattern is NaN or ±Infinity (its exponent bits all set). */
+export function isHalfNonFinite(h: number): boolean {
+  return (h & 0x7c00) === 0x7c00;
+}
+
 /** The number a half-precision bit pattern stands for. */
 export function fromHalf(h: number): number {
   const s = h & 0x8000 ? -1 : 1;

@@ -2,6 +2,7 @@
  * Items and batches as plain typed arrays, so they cross the worker boundary without copies of structure
  * and the stacking rules stay pure and testable. An item has no batch dimension; a batch adds it in front.
  */
+import { isHalfNonFinite } from './half.ts';
 import { elementCarrier, untaggedTypeOf, type NumericData, type TaggedType } from './element-types.ts';
 
 export type { NumericData, TaggedType } from './element-types.ts';
@@ -171,7 +172,7 @@ export function firstNonFinite(t: { readonly data: TensorData; readonly type?: T
   const { data } = t;
   if (t.type === 'float16') {
     const h = data as Uint16Array;
-    for (let i = 0; i < h.length; i++) if ((h[i] & 0x7c00) === 0x7c00) return i;
+    for (let i = 0; i < h.length; i++) if (isHalfNonFinite(h[i])) return i;
     return -1;
   }
   if (data instanceof Float32Array) return firstNonFinite32(data);

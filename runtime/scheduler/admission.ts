@@ -1,3 +1,4 @@
+import { retryAfterSeconds } from '../shared/edge-protocol.ts';
 import { meanLatencyBound, type BatchCost } from './formula.ts';
 
 /** What admission control knows about a model's queue when a call arrives; ms and per second. */
@@ -37,8 +38,8 @@ export interface AdmissionInput {
   extraMs?: number;
   /**
    * After `pre`: the call's own host work, ms, measured while no other call's work ran beside it (undefined
-   * when some did, or at the door), and its SLO. With both, a call that would be refused and whose own work,
-   * its batch alone on the device and its post add up to more than its SLO is refused as never fitting.
+   * when some did, or at the door), and its SLO. With both, a call that would be refused and whose own work
+   * and its batch alone on the device add up to more than its SLO is refused as never fitting.
    */
   ownHostMs?: number;
   sloMs?: number;
@@ -101,7 +102,7 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   const mine = predictMs(Math.min(maxBatch, (input.itemsAhead % maxBatch) + 1))!;
   const waitMs = extra + input.runningRemainingMs / lanes + (batchesAhead * full) / lanes;
   const doneMs = input.nowMs + waitMs + mine;
-  const retryAfterSec = Math.max(1, Math.ceil((waitMs + mine) / 1000));
+  const retryAfterSec = retryAfterSeconds((waitMs + mine) / 1000);
   if (doneMs > input.deadlineMs) {
     return {
       admit: false,

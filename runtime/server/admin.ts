@@ -6,7 +6,7 @@ import { BadInputError, PayloadTooLargeError } from '../errors.ts';
 import { Deployer } from '../functions/deployer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ArrivalBindings } from './request-frame.ts';
-import { errorBody } from './error-reply.ts';
+import { errorBody } from '../shared/edge-protocol.ts';
 
 const rollbackBody = z
   .object({

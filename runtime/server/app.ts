@@ -5,7 +5,8 @@ import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { adminRoutes } from './admin.ts';
 import type { AppEnv } from './app-env.ts';
 import { accessLog } from './access-log.ts';
-import { errorBody, errorReply } from './error-reply.ts';
+import { errorReply } from './error-reply.ts';
+import { errorBody } from '../shared/edge-protocol.ts';
 import type { FrontDoor } from './front-door.ts';
 import { CallRequest } from './call.ts';
 import { InFlight } from './in-flight.ts';
@@ -83,30 +84,29 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
         }),
       ));
     const { fn } = call;
-    // A call refused before its body was read (a 415, a refusal after admission) lets the body flow past.
-    const r = await req.run(
-      rt.run(call, undefined, {
-        ...req.cancellation(),
-        // Read and parse only once the call is admitted: a shed call costs no body read or parse.
-        readBody: async () => {
-          const header = req.header('content-type');
-          const type = mediaType(header);
-          const kind = bodyKind(fn, type);
-          const bytes = await req.body();
-          if (kind === 'raw') return new RawRequestBody(bytes, type);
-          if (kind === 'multipart') return multipartFile(fn, bytes, header!);
-          const text = bytes.toString('utf8');
-          const t = performance.now();
-          try {
-            return JSON.parse(text) as unknown;
-          } catch (err) {
-            throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
-          } finally {
-            stages.add('parse', performance.now() - t);
-          }
-        },
-      }),
-    );
+    // Not wrapped in req.run (a frame per served call): rt.run reads the body before anything else, so the
+    // one refusal before the read is the media type's, and req.beforeBody lets the body flow past for it.
+    const r = await rt.run(call, undefined, {
+      ...req.cancellation(),
+      // Read and parse only once the call is admitted: a shed call costs no body read or parse.
+      readBody: async () => {
+        const header = req.header('content-type');
+        const type = mediaType(header);
+        const kind = req.beforeBody(() => bodyKind(fn, type));
+        const bytes = await req.body();
+        if (kind === 'raw') return new RawRequestBody(bytes, type);
+        if (kind === 'multipart') return multipartFile(fn, bytes, header!);
+        const text = bytes.toString('utf8');
+        const t = performance.now();
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (err) {
+          throw new BadInputError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
+        } finally {
+          stages.add('parse', performance.now() - t);
+        }
+      },
+    });
     const t = performance.now();
     const res = jsonReply(c, r.result as object, 200, {
       'x-batch-id': String(r.batch.batchId),

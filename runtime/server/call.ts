@@ -10,6 +10,7 @@ import type { InvokeOptions } from '../runtime.ts';
 import type { AppEnv } from './app-env.ts';
 import { requestSlo } from './front-door.ts';
 import { cancellationOf, readBody, skipBody } from './node-request.ts';
+import { sloHeader } from '../shared/edge-protocol.ts';
 
 /** One call's request, read lazily. */
 export class CallRequest {
@@ -38,7 +39,7 @@ export class CallRequest {
 
   /** The request's own `x-slo-ms`, if any; a malformed one is a 400. */
   sloMs(): number | undefined {
-    const sloMs = requestSlo(this.header('x-slo-ms'));
+    const sloMs = requestSlo(this.header(sloHeader));
     if (sloMs instanceof Error) throw sloMs;
     return sloMs;
   }
@@ -57,6 +58,16 @@ export class CallRequest {
     const body = incoming ? await readBody(incoming, this.#limitBytes) : Buffer.from(await this.#c.req.arrayBuffer());
     this.#stages.add('read', performance.now() - t);
     return body;
+  }
+
+  /** Runs a check that must pass before the body is read; when it throws, the unread body flows past. */
+  beforeBody<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      if (!this.#bodyRead) skipBody(this.#c.env?.incoming);
+      throw err;
+    }
   }
 
   /**

@@ -23,10 +23,9 @@ export type ErrorBody = (code: string, message: string, details: Record<string, 
 
 /** The runtime's own error body (runtime/shared/edge-protocol.ts, which the edge writes too). */
 const runtimeBody: ErrorBody = errorBody;
-export { errorBody };
 
 /** An {@link EdgebatchError} as a reply: status, the JSON body and the headers it implies. */
-export interface ErrorPayload {
+interface ErrorPayload {
   status: ContentfulStatusCode;
   body: object;
   headers: Record<string, string>;
@@ -35,9 +34,9 @@ export interface ErrorPayload {
 /**
  * `{ error: { code, message, ...details } }` with the error's status; an overload carries `Retry-After`,
  * and a too-large body `Connection: close` (the rest of it is never read, so the connection cannot be reused
- * mid-body). Shared by Hono's onError and the front door, which answers refusals before Hono runs.
+ * mid-body). Used by {@link errorReply} inside Hono and {@link writeErrorReply} outside it.
  */
-export function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody): ErrorPayload {
+function errorPayload(err: EdgebatchError, body: ErrorBody = runtimeBody): ErrorPayload {
   const headers: Record<string, string> = {};
   if (err instanceof OverloadedError) headers['retry-after'] = String(retryAfterSeconds(err.retryAfterSec));
   if (err instanceof PayloadTooLargeError) headers.connection = 'close';

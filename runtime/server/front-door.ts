@@ -14,7 +14,7 @@ import { BadInputError, EdgebatchError } from '../errors.ts';
 import type { AdmittedCall, Runtime } from '../runtime.ts';
 import { arrivalOf, requestIdFrom } from './request-frame.ts';
 import { writeErrorReply } from './error-reply.ts';
-import { sloMsOf } from '../shared/edge-protocol.ts';
+import { sloHeader, sloMsOf } from '../shared/edge-protocol.ts';
 import type { InFlight } from './in-flight.ts';
 import { skipBody } from './node-request.ts';
 import { serverTimingTotal } from './server-timing.ts';
@@ -71,7 +71,7 @@ export class FrontDoor {
     const rt = this.#rt;
     const now = performance.now();
     const arrivalMs = arrivalOf(rt.host, now);
-    const slo = requestSlo(req.headers['x-slo-ms']);
+    const slo = requestSlo(req.headers[sloHeader]);
     const call = slo instanceof EdgebatchError ? slo : rt.admit(name, arrivalMs, slo);
     if (!(call instanceof EdgebatchError)) {
       (req as Admitted)[admitted] = call;

@@ -306,6 +306,7 @@ test('simulator: on a deterministic linear device the fitted cost equals the tru
   // With no probe the fit starts empty: slo then dispatches greedily until two batch sizes have been seen.
   const cold = simulate({ ...base, costSource: 'fitted', probeSizes: [] });
   assert.equal(cold.items, a.items);
+  assert.ok(cold.latenciesMs[1] < b.latenciesMs[1], `greedy before the fit: ${cold.latenciesMs[1]} < ${b.latenciesMs[1]} ms held`);
 });
 
 test('simulator: SLO attainment counts each item against its own SLO (two functions on one model)', () => {

@@ -213,4 +213,6 @@ test('a hold arms one timer for all its arrivals; an earlier target re-arms it, 
   clock.runUntilIdle();
   assert.deepEqual(dispatches, [{ atMs: 6, n: 22 }]);
   assert.equal(clock.pending, 0, 'no timer is left once the queue has dispatched');
+  // runUntilIdle leaves the clock at the last timer that ran: the one re-armed for 6, not a stale one for 10.
+  assert.equal(clock.now(), 6, 'the timer armed for 10 was cancelled when the target moved earlier');
 });

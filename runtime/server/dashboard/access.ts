@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { timingSafeEqual } from 'hono/utils/buffer';
-import { errorBody } from '../error-reply.ts';
+import { errorBody } from '../../shared/edge-protocol.ts';
 
 /** Addresses only this machine can reach: no login is asked there. */
 export function isLoopback(host: string): boolean {

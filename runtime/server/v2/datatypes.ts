@@ -4,7 +4,7 @@
  * Pure: no I/O, unit-tested in test/v2-codec.test.ts.
  */
 import { elementCarrier, type NumericArray } from '../../models/element-types.ts';
-import { fromHalf, toHalf } from '../../models/half.ts';
+import { fromHalf, isHalfNonFinite, toHalf } from '../../models/half.ts';
 import { largestFinite, type TaggedType } from '../../models/tensor.ts';
 
 export const v2Datatypes = [
@@ -80,6 +80,11 @@ export function carrier(d: V2Datatype): Carrier {
  * FP16 and FP32 a number within their finite range (FP16 rounded to the nearest half), integers a whole number
  * in their range.
  */
+/** Why an FP16 or FP32 element cannot be held; built only for an element that is out of range. */
+function beyond(d: 'FP16' | 'FP32'): { why: string } {
+  return { why: `beyond what ${d} holds (at most ±${largestFinite[table[d].ort]})` };
+}
+
 export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string | { why: string } {
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
   if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };
@@ -87,11 +92,10 @@ export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string
   // Beyond the largest finite value the conversion gives Infinity, and the model NaN (FP64 holds any JSON
   // number). Each is judged as its conversion rounds: 3.4028235e38, as other languages print the largest
   // float32, is taken, and so is 65519, which rounds to the largest half (65504).
-  const beyond = { why: `beyond what ${d} holds (at most ±${largestFinite[table[d].ort]})` };
-  if (d === 'FP32' && !Number.isFinite(Math.fround(v))) return beyond;
+  if (d === 'FP32' && !Number.isFinite(Math.fround(v))) return beyond(d);
   if (d === 'FP16') {
     const h = toHalf(v);
-    return (h & 0x7c00) === 0x7c00 ? beyond : h;
+    return isHalfNonFinite(h) ? beyond(d) : h;
   }
   const range = table[d].range;
   if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
