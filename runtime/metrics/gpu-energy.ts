@@ -1,60 +1,51 @@
 /**
- * Joules per inference from the GPU's own counter, on an NVIDIA host: one long-running
- * `nvidia-smi --query-gpu=power.draw,total_energy_consumption --format=csv,noheader,nounits -lms <interval>`
- * child whose stdout is parsed line by line as it arrives (sampling happens in that process, off the event
- * loop; no process per sample). Each model's batches are booked here with their device time and size, and
- * a model is charged the GPU's energy over the recent window in proportion to its share of the device time.
+ * Joules per inference from the GPU's own power reading, on an NVIDIA host: one long-running
+ * `nvidia-smi --query-gpu=power.draw --format=csv,noheader,nounits -lms <interval>` child whose stdout is
+ * parsed line by line as it arrives (sampling happens in that process, off the event loop; no process per
+ * sample). The samples are integrated over time (trapezoids) into joules. Each model's batches are booked
+ * here with their device time and size, and a model is charged the GPU's energy over the recent window in
+ * proportion to its share of the device time.
+ *
+ * Only `power.draw` is queried. The board's energy counter is not a `--query-gpu` field: nvidia-smi 580.159
+ * on an H100 answers `Field "total_energy_consumption" is not a valid field to query.` and exits, so a query
+ * naming it gets no sample at all. On Ampere and newer, power.draw is the average over the last second,
+ * which the 500 ms sampling integrates without gaps.
  *
  * When nvidia-smi is missing, exits, or prints what is not a sample, the sampler stops with a one-line
  * reason and the runtime keeps the modelled figure (`energySource: 'model'`).
- *
- * Tested only against a stand-in nvidia-smi script (no GPU was available to this work): untested against a
- * real NVIDIA driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** One line of nvidia-smi's output: power.draw in watts, total_energy_consumption in joules (it prints mJ). */
-export interface GpuSample {
-  watts: number | null;
-  energyJ: number | null;
-}
+/** The one field queried. */
+export const SMI_QUERY = 'power.draw';
 
 /** A field nvidia-smi prints where a GPU or driver has no such reading. */
 const notAvailable = /^\[(N\/A|Not Supported|Unknown Error|Insufficient Permissions|GPU is lost)\]$/i;
 
 /**
- * Parses one line of `--format=csv,noheader,nounits` output for the two fields queried, e.g. `72.34, 1234567`
- * or `[N/A], [Not Supported]`. Returns undefined for a line that is not such a sample (garbage, an error
- * message, a header); a field without a reading is null.
+ * Parses one line of `--query-gpu=power.draw --format=csv,noheader,nounits` output, e.g. `72.34`, into watts;
+ * null for a GPU without the reading (`[N/A]`). Returns undefined for a line that is not such a sample
+ * (garbage, an error message, a header).
  */
-export function parseSmiLine(line: string): GpuSample | undefined {
-  const fields = line.split(',').map((f) => f.trim());
-  if (fields.length !== 2) return undefined;
-  const values: (number | null)[] = [];
-  for (const f of fields) {
-    if (notAvailable.test(f)) values.push(null);
-    else if (/^\d+(\.\d+)?$/.test(f)) values.push(Number(f));
-    else return undefined;
-  }
-  return { watts: values[0], energyJ: values[1] === null ? null : values[1] / 1000 };
+export function parseSmiLine(line: string): number | null | undefined {
+  const field = line.trim();
+  if (notAvailable.test(field)) return null;
+  return /^\d+(\.\d+)?$/.test(field) ? Number(field) : undefined;
 }
 
-/**
- * Energy in joules between the first and the last of `samples` (times in ms): the energy counter's rise
- * where both ends have it, else power.draw integrated by the trapezoid rule; null when neither is there.
- */
-export function energyOver(samples: readonly (GpuSample & { atMs: number })[]): number | null {
+/** A power reading at a moment: watts at `atMs`. */
+export interface PowerSample {
+  atMs: number;
+  watts: number;
+}
+
+/** Energy in joules between the first and the last of `samples` (times in ms), by the trapezoid rule; null under two samples. */
+export function energyOver(samples: readonly PowerSample[]): number | null {
   if (samples.length < 2) return null;
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (first.energyJ !== null && last.energyJ !== null && last.energyJ >= first.energyJ) return last.energyJ - first.energyJ;
   let joules = 0;
   for (let i = 1; i < samples.length; i++) {
-    const a = samples[i - 1].watts;
-    const b = samples[i].watts;
-    if (a === null || b === null) return null;
-    joules += ((a + b) / 2) * ((samples[i].atMs - samples[i - 1].atMs) / 1000);
+    joules += ((samples[i - 1].watts + samples[i].watts) / 2) * ((samples[i].atMs - samples[i - 1].atMs) / 1000);
   }
   return joules;
 }
@@ -84,7 +75,7 @@ interface Booked {
 export class GpuEnergy {
   readonly #opts: Required<Omit<GpuEnergyOptions, 'onStop'>> & Pick<GpuEnergyOptions, 'onStop'>;
   #child: ChildProcess | undefined;
-  #samples: (GpuSample & { atMs: number })[] = [];
+  #samples: PowerSample[] = [];
   #batches: Booked[] = [];
   #stopped: string | undefined;
 
@@ -100,13 +91,7 @@ export class GpuEnergy {
   /** Starts the one nvidia-smi child; a failure to start is reported through `onStop`, never thrown. */
   start(): void {
     const { command, gpu, intervalMs } = this.#opts;
-    const args = [
-      '--query-gpu=power.draw,total_energy_consumption',
-      '--format=csv,noheader,nounits',
-      `--id=${gpu}`,
-      '-lms',
-      String(intervalMs),
-    ];
+    const args = [`--query-gpu=${SMI_QUERY}`, '--format=csv,noheader,nounits', `--id=${gpu}`, '-lms', String(intervalMs)];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.#child = child;
     child.on('error', (err) => this.#stop(`${command} could not be run (${(err as NodeJS.ErrnoException).code ?? err.message})`));
@@ -115,12 +100,12 @@ export class GpuEnergy {
     (child.stdout as NodeJS.ReadableStream & { unref?(): void }).unref?.();
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (this.#stopped) return;
-      const s = parseSmiLine(line);
-      if (!s) return this.#stop(`${command} printed a line that is not a power/energy sample: ${JSON.stringify(line.slice(0, 80))}`);
-      if (s.watts === null && s.energyJ === null)
-        return this.#stop(`${command} reports neither power.draw nor total_energy_consumption on this GPU`);
+      const watts = parseSmiLine(line);
+      if (watts === undefined)
+        return this.#stop(`${command} printed a line that is not a power sample: ${JSON.stringify(line.slice(0, 80))}`);
+      if (watts === null) return this.#stop(`${command} reports no power.draw on this GPU`);
       const atMs = this.#opts.now();
-      this.#samples.push({ ...s, atMs });
+      this.#samples.push({ atMs, watts });
       this.#trim(atMs);
     });
   }
