@@ -76,7 +76,13 @@ async function main(): Promise<void> {
   const device = process.argv[process.argv.indexOf('--device') + 1];
   if (process.argv.includes('--device') && device !== 'cpu') {
     if (device !== 'webgpu') throw new HarnessError(`--device ${device}: the bench knows cpu (the default) and webgpu`);
-    return (await import('./webgpu.ts')).runWebgpuBench();
+    const flag = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+    const maxRate = flag('--max-rate');
+    return (await import('./webgpu.ts')).runWebgpuBench({
+      label: flag('--label'),
+      maxRatePerSec: maxRate === undefined ? undefined : Number(maxRate),
+      slo: flag('--slo'),
+    });
   }
   const plan = process.argv.includes('--quick') ? QUICK : FULL;
   log(`plan "${plan.name}" on ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
