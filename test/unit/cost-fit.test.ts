@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '../../runtime/scheduler/arrivals.ts';
 import { CostFitter, fitTheilSen, refitEvery } from '../../runtime/scheduler/cost-fit.ts';
 
 test('Theil-Sen recovers tau(b) = alpha*b + tau0 and shrugs off a few slow outliers', () => {
@@ -14,6 +15,29 @@ test('Theil-Sen recovers tau(b) = alpha*b + tau0 and shrugs off a few slow outli
   assert.ok(Math.abs(f.alphaMs - 0.5) < 1e-9, `alpha ${f.alphaMs}`);
   assert.ok(Math.abs(f.tau0Ms - 3) < 1e-9, `tau0 ${f.tau0Ms}`);
   assert.equal(f.samples, 100);
+});
+
+test('Theil-Sen gives exactly the medians of a plain comparator sort, at every window length and stride', () => {
+  // The fit sorts typed arrays for speed; this reference is the textbook definition, written the slow way.
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const rand = mulberry32(9);
+  for (const n of [2, 3, 7, 40, 212]) {
+    const x = Array.from({ length: n }, (_, i) => (i < 2 ? i + 1 : 1 + Math.floor(rand() * 16)));
+    const y = x.map((b) => 0.2 * b + 1 + (rand() < 0.1 ? 30 * rand() : rand()));
+    const stride = Math.max(1, Math.ceil((n * (n - 1)) / 2 / 1024));
+    const slopes: number[] = [];
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j += stride) if (x[i] !== x[j]) slopes.push((y[j] - y[i]) / (x[j] - x[i]));
+    const alpha = Math.max(0, median(slopes));
+    const tau0 = Math.max(0, median(y.map((yi, i) => yi - alpha * x[i])));
+    const f = fitTheilSen(x, y)!;
+    assert.equal(f.alphaMs, alpha, `alpha, n ${n}`);
+    assert.equal(f.tau0Ms, tau0, `tau0, n ${n}`);
+    assert.equal(f.relativeError, median(y.map((yi, i) => Math.abs(yi - (alpha * x[i] + tau0)) / Math.max(yi, 1e-6))), `error, n ${n}`);
+  }
 });
 
 test('no fit until two batch sizes were seen; slopes and intercepts are never negative', () => {
