@@ -6,7 +6,7 @@
  * stops the server with SIGTERM so V8 writes its .cpuprofile, then prints the main thread's self time by
  * category and its top functions, for the load window only.
  *
- *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources] [--peer hono-echo]
+ *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources] [--peer hono-echo] [--refused]
  *
  * The runtime runs from the build (dist/), as `npm start` does, so its own frames are the build's chunks;
  * `--sources` runs runtime/ through tsx instead (EDGEBATCH_SOURCES=1), so that each frame names its file.
@@ -14,6 +14,9 @@
  * `--peer hono-echo` profiles the bench's bare Hono app (test/bench/peers/hono-echo.ts) under the same load
  * instead, with the same categories: the baseline the runtime's host path is measured against, so that two
  * profiles side by side show what the runtime adds.
+ *
+ * `--refused` profiles the refusal path instead: every call carries `x-slo-ms: 0.0001`, a deadline no call can
+ * meet, so the front door answers each with a 503 before its body is read (as `npm run host-cost` forces it).
  *
  * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
@@ -30,6 +33,7 @@ import { quantile } from '../test/bench/harness/figures.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { forkTs } from '../test/bench/harness/processes.ts';
 import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
+import { sloHeader } from '../runtime/shared/edge-protocol.ts';
 import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
 
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     'interval-us': { type: 'string', default: '1000' },
     sources: { type: 'boolean', default: false },
     peer: { type: 'string' },
+    refused: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
     const bodies = await makeBodies(root, [{ name: values.fn!, model: info.model }]);
     const leadInMs = 1000;
     log(
-      `load: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`,
+      `load${values.refused ? ' (every call refused: x-slo-ms 0.0001)' : ''}: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`,
     );
     const r = await runOpen({
       kind: 'open',
@@ -100,7 +105,14 @@ async function main(): Promise<void> {
       durationMs: seconds * 1000,
       drainMs: 3000,
       maxConnections: 1024,
-      streams: [{ fn: values.fn!, weight: 1, bodies: bodies.get(values.fn!)! }],
+      streams: [
+        {
+          fn: values.fn!,
+          weight: 1,
+          bodies: bodies.get(values.fn!)!,
+          ...(values.refused ? { headers: { 'content-type': 'application/json', [sloHeader]: '0.0001' } } : {}),
+        },
+      ],
     });
     const window = { fromUs: epochToMonoUs(r.startEpochMs), toUs: epochToMonoUs(r.startEpochMs + seconds * 1000) };
     // The profile covers the load window only: so do these counts (the lead-in's calls are left out).

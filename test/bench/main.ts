@@ -7,7 +7,9 @@
  *    seeded open-loop schedules, read its counters, stop it. The greedy runtime goes first and measures
  *    the capacity C of each model that every rate is a fraction of (the open-loop knee,
  *    harness/capacity.ts); hono-echo goes last, through its own knee search and the host-path runs.
- * 3. Write bench-results/results.json (every figure), results.md (tables, ratios) and SVG charts, and
+ * 3. The host-path pair (harness/host-pair.ts): the default runtime and hono-echo started afresh and loaded
+ *    at the same time, each by its own generator, so their CPU per call compares within one stretch of time.
+ * 4. Write bench-results/results.json (every figure), results.md (tables, ratios) and SVG charts, and
  *    print the overload and host-path summary.
  *
  * Exits non-zero only when the harness itself breaks (a server does not start, the load generator or the
@@ -23,6 +25,7 @@ import type { CeilingResult } from './ceiling.ts';
 import { makeBodies } from './harness/bodies.ts';
 import { findKnee, type Knee } from './harness/capacity.ts';
 import type { FnInfo } from './harness/figures.ts';
+import { measureHostPair, type HostPairResult } from './harness/host-pair.ts';
 import { waitForQuiet } from './harness/machine.ts';
 import { forkTs, HarnessError, type Child } from './harness/processes.ts';
 import { PeerSession, type Env, type FixedDelaySetting, type RunRecord, type RunSpec } from './harness/session.ts';
@@ -30,6 +33,7 @@ import { hostSpecs, runSpecs, seedOf } from './harness/specs.ts';
 import { loadHandlers } from './peers/peer-kit.ts';
 import { CAPACITY_PEER, FULL, FUNCTIONS, MODELS, PEERS, QUICK, type Plan } from './plan.ts';
 import { writeReport, type BenchData } from './report/report.ts';
+import { n } from './report/format.ts';
 import { consoleSummary } from './report/sections.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,6 +72,32 @@ async function renderOnly(): Promise<void> {
   delete data.ratios;
   const files = await writeReport(outDir, data);
   log(`rendered ${files.map((f) => path.relative(root, f)).join(', ')}`);
+}
+
+/** The runtime peer the host-path pair measures: the default policy, as `npm start` serves. */
+const PAIR_RUNTIME = 'slo';
+
+/** Starts the default runtime and hono-echo afresh, with a second load generator, and measures them together. */
+async function measurePair(plan: Plan, env: Env, capacityMlp: number): Promise<HostPairResult> {
+  const second = forkTs('loadgen-pair', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
+  children.add(second);
+  await second.next('ready', 60000);
+  const defs = [PAIR_RUNTIME, 'hono-echo'].map((name) => PEERS.find((p) => p.name === name)!);
+  const sessions = await Promise.all(defs.map((d) => PeerSession.start(d, env)));
+  try {
+    for (const s of sessions)
+      await s.warmUp([{ fn: 'mlp-classify', weight: 1 }], plan.warmUp.mlpPerSec, plan.warmUp.durationMs, plan.idleTimeoutMs);
+    const { fraction, ...shape } = plan.hostPair;
+    return await measureHostPair(sessions[0], sessions[1], [env.loadgen, second], {
+      fn: 'mlp-classify',
+      ratePerSec: fraction * capacityMlp,
+      seed: seedOf('host-pair'),
+      ...shape,
+    });
+  } finally {
+    await Promise.all(sessions.map((s) => s.stop()));
+    await second.stop(3000);
+  }
 }
 
 async function main(): Promise<void> {
@@ -232,6 +262,11 @@ async function main(): Promise<void> {
         log(`  fixed-delay for ${m}: preferred batch ${s.preferredBatchSize}, max queue delay ${s.maxQueueDelayMs} ms`);
     }
   }
+  log(`host-path pair: ${PAIR_RUNTIME} and hono-echo loaded together`);
+  const hostPair = await measurePair(plan, env, capacity.get('mlp')!);
+  log(
+    `  ${hostPair.ratePerSec.toFixed(0)}/s each: ${n(hostPair.runtimeUs, 0)} us vs ${n(hostPair.echoUs, 0)} us per call, median ratio ${n(hostPair.ratio, 2)} (${hostPair.rounds.map((r) => n(r.ratio, 2)).join(', ')})`,
+  );
   await loadgen.stop(3000);
 
   const data: BenchData = {
@@ -258,6 +293,7 @@ async function main(): Promise<void> {
     fixedDelay: fixedDelay ?? {},
     restarts,
     runs,
+    hostPair,
   };
   const files = await writeReport(outDir, data);
   log('summary:');

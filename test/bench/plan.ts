@@ -123,6 +123,11 @@ export interface Plan {
   overload: { factor: number; durationMs: number; drainMs: number; trickle: { ratePerSec: number; durationMs: number }; peers: string[] };
   /** hono-echo's host-path runs: each model's bodies at these fractions of its C (same schedule as the sweep's). */
   hostFractions: number[];
+  /**
+   * The host-path pair (harness/host-pair.ts): the default runtime (`slo`) and hono-echo loaded at the same
+   * time on mlp-classify, each at `fraction` x C(mlp) from its own generator, in `rounds` rounds.
+   */
+  hostPair: { fraction: number; rounds: number; leadInMs: number; durationMs: number; drainMs: number };
 }
 
 const FULL_KNEE = {
@@ -165,6 +170,7 @@ export const FULL: Plan = {
     peers: ['greedy', 'slo', 'fixed-delay'],
   },
   hostFractions: [1.0],
+  hostPair: { fraction: 0.3, rounds: 5, leadInMs: 1000, durationMs: 4000, drainMs: 2000 },
 };
 
 export const QUICK: Plan = {
@@ -208,4 +214,5 @@ export const QUICK: Plan = {
   twoModels: [0.6],
   overload: { factor: 3, durationMs: 3000, drainMs: 1500, trickle: { ratePerSec: 50, durationMs: 2000 }, peers: ['greedy', 'slo'] },
   hostFractions: [1.0],
+  hostPair: { fraction: 0.3, rounds: 3, leadInMs: 500, durationMs: 2000, drainMs: 1000 },
 };

@@ -201,6 +201,23 @@ export class PeerSession {
     };
   }
 
+  /** The open-loop job that `spec` describes, against this server. */
+  openJob(spec: Omit<RunSpec, 'scenario' | 'label' | 'fraction'>): OpenJob {
+    return {
+      kind: 'open',
+      url: this.url,
+      seed: spec.seed,
+      ratePerSec: spec.ratePerSec,
+      leadInMs: spec.leadInMs,
+      durationMs: spec.durationMs,
+      drainMs: spec.drainMs,
+      maxConnections: this.#env.maxConnections,
+      streams: this.#streams(spec.streams),
+      ...(spec.burst ? { burst: spec.burst } : {}),
+      ...(spec.trickle ? { trickle: spec.trickle } : {}),
+    };
+  }
+
   /** Runs one open-loop job and computes its figures; restarts the server when it crashed or stays busy. */
   async measure(spec: RunSpec, idleTimeoutMs: number): Promise<RunRecord> {
     const notes: string[] = [];
@@ -209,19 +226,7 @@ export class PeerSession {
     const busy0 = machineBusyMs();
     const steal0 = machineStealMs();
     const harnessCpu0 = process.cpuUsage();
-    const job: OpenJob = {
-      kind: 'open',
-      url: this.url,
-      seed: spec.seed,
-      ratePerSec: spec.ratePerSec,
-      leadInMs: spec.leadInMs,
-      durationMs: spec.durationMs,
-      drainMs: spec.drainMs,
-      maxConnections: env.maxConnections,
-      streams: this.#streams(spec.streams),
-      ...(spec.burst ? { burst: spec.burst } : {}),
-      ...(spec.trickle ? { trickle: spec.trickle } : {}),
-    };
+    const job = this.openJob(spec);
     const samples = new Map<string, Prediction[]>();
     const timers: NodeJS.Timeout[] = [];
     if (this.isRuntime) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { CeilingResult } from '../ceiling.ts';
 import type { Knee } from '../harness/capacity.ts';
 import type { FnInfo, RunFigures } from '../harness/figures.ts';
+import type { HostPairResult } from '../harness/host-pair.ts';
 import type { FixedDelaySetting, RunRecord } from '../harness/session.ts';
 import type { PeerDef, Plan } from '../plan.ts';
 import { capacitySection, fitSection, hostSection, overloadSection } from './sections.ts';
@@ -30,6 +31,8 @@ export interface BenchData {
   fixedDelay: Record<string, FixedDelaySetting>;
   restarts: Record<string, number>;
   runs: RunRecord[];
+  /** The runtime and hono-echo loaded together (absent from results.json files written before it existed). */
+  hostPair?: HostPairResult;
 }
 
 export const COLORS: Record<string, string> = {

@@ -129,6 +129,22 @@ export function hostSection(data: BenchData): string[] {
     L.push(
       `| ${r.model} | ${r.peer} | ${n(r.offeredPerSec, 0)} | ${n(r.mainUsPerCall, 0)} | ${n(r.processUsPerReply, 0)} | ${n(r.echoUsPerCall, 0)} | **${n(r.ratio, 2)}** |`,
     );
+  const pair = data.hostPair;
+  if (pair) {
+    L.push(
+      '',
+      `### ${pair.runtime} and ${pair.echo} loaded together`,
+      '',
+      `The runtime as shipped (policy ${pair.runtime}) and ${pair.echo} at the same time, ${pair.fn} at ${n(pair.ratePerSec, 0)}/s each (${data.plan.hostPair.fraction} x C(mlp), below both knees), each from its own load generator (they swap every round): main-thread CPU per served call, compared within each round, so that the machine's other load weighs on both alike. **Median ratio ${n(pair.ratio, 2)}** (${n(pair.runtimeUs, 0)} us against ${n(pair.echoUs, 0)} us).`,
+      '',
+      `| round | ${pair.runtime} us/call | ${pair.echo} us/call | ratio | ${pair.runtime} mean batch | ${pair.runtime} 200 / other | ${pair.echo} 200 / other |`,
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...pair.rounds.map(
+        (r, i) =>
+          `| ${i + 1} | ${n(r.runtimeUs, 0)} | ${n(r.echoUs, 0)} | ${n(r.ratio, 2)} | ${n(r.runtimeMeanBatch, 1)} | ${r.runtimeServed} / ${r.runtimeOther} | ${r.echoServed} / ${r.echoOther} |`,
+      ),
+    );
+  }
   const { stages, rows } = stageRows(data);
   L.push('', '### Host stages at capacity (us per call)', '');
   L.push(
@@ -182,6 +198,11 @@ export function consoleSummary(data: BenchData): string[] {
   for (const r of hostCpuRows(data))
     L.push(
       `main-thread CPU/call at C(${r.model}) ${r.offeredPerSec.toFixed(0)}/s: ${r.peer} ${n(r.mainUsPerCall, 0)} us${r.peer === echo?.name ? '' : `, hono-echo ${n(r.echoUsPerCall, 0)} us, ratio ${n(r.ratio, 2)}`}`,
+    );
+  const pair = data.hostPair;
+  if (pair)
+    L.push(
+      `main-thread CPU/call, ${pair.runtime} and ${pair.echo} loaded together at ${pair.ratePerSec.toFixed(0)}/s each: ${n(pair.runtimeUs, 0)} us vs ${n(pair.echoUs, 0)} us, median ratio ${n(pair.ratio, 2)} over ${pair.rounds.length} rounds (${pair.rounds.map((r) => n(r.ratio, 2)).join(', ')})`,
     );
   for (const r of overloadRows(data)) {
     const v = r.recovery;
