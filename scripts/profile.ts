@@ -59,6 +59,8 @@ if (!(seconds > 0 && seconds <= 60)) throw new RangeError('--seconds must be in 
 if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError('--port must be a port number (0: a free one)');
 if (!(intervalUs >= 50)) throw new RangeError('--interval-us must be at least 50');
 if (values.peer !== undefined && values.peer !== 'hono-echo') throw new RangeError('--peer must be hono-echo');
+if (values.refused && values.peer !== undefined)
+  throw new RangeError('--refused profiles the runtime refusing calls; hono-echo refuses none');
 
 const log = (msg: string) => console.log(`[profile] ${msg}`);
 

@@ -155,7 +155,7 @@ export const maxAnchors = 12;
 export const maxRelativeError = 0.35;
 
 /** Most pairwise slopes one fit computes: enough for a stable median, cheap enough for the event loop. */
-const maxPairs = 1024;
+export const maxPairs = 1024;
 
 /**
  * Median of `xs` (finite numbers), which it sorts in place. A Float64Array sorts numerically in native code:

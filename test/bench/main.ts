@@ -81,10 +81,14 @@ const PAIR_RUNTIME = 'slo';
 async function measurePair(plan: Plan, env: Env, capacityMlp: number): Promise<HostPairResult> {
   const second = forkTs('loadgen-pair', path.join(root, 'test/bench/loadgen.ts'), [], { cwd: root, logDir });
   children.add(second);
-  await second.next('ready', 60000);
   const defs = [PAIR_RUNTIME, 'hono-echo'].map((name) => PEERS.find((p) => p.name === name)!);
-  const sessions = await Promise.all(defs.map((d) => PeerSession.start(d, env)));
+  // The generator's 'ready' is awaited beside the servers' starts: a message that comes before anyone
+  // waits for it is not kept.
+  const [ready, ...started] = await Promise.allSettled([second.next('ready', 60000), ...defs.map((d) => PeerSession.start(d, env))]);
+  const sessions = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value as PeerSession] : []));
   try {
+    const failed = [ready, ...started].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const s of sessions)
       await s.warmUp([{ fn: 'mlp-classify', weight: 1 }], plan.warmUp.mlpPerSec, plan.warmUp.durationMs, plan.idleTimeoutMs);
     const { fraction, ...shape } = plan.hostPair;
@@ -106,13 +110,8 @@ async function main(): Promise<void> {
   const device = process.argv[process.argv.indexOf('--device') + 1];
   if (process.argv.includes('--device') && device !== 'cpu') {
     if (device !== 'webgpu') throw new HarnessError(`--device ${device}: the bench knows cpu (the default) and webgpu`);
-    const flag = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-    const maxRate = flag('--max-rate');
-    return (await import('./webgpu.ts')).runWebgpuBench({
-      label: flag('--label'),
-      maxRatePerSec: maxRate === undefined ? undefined : Number(maxRate),
-      slo: flag('--slo'),
-    });
+    const { runWebgpuBench, webgpuOptionsFrom } = await import('./webgpu.ts');
+    return runWebgpuBench(webgpuOptionsFrom(process.argv.slice(2)));
   }
   const plan = process.argv.includes('--quick') ? QUICK : FULL;
   log(`plan "${plan.name}" on ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);

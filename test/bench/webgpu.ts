@@ -25,12 +25,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../runtime/duration.ts';
 import { meanLatencyBound } from '../../runtime/scheduler/formula.ts';
 import { ensureModels } from '../../scripts/gen-models.ts';
 import { openLoop } from '../helpers/open-loop.ts';
 import { startRuntime } from '../helpers/serve.ts';
 import type { PolicyName } from '../../runtime/index.ts';
 import type { CeilingResult } from './ceiling.ts';
+import { quantile } from './harness/figures.ts';
 import { forkTs } from './harness/processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,6 +46,8 @@ const durationMs = 8000;
 /** The light rate of the energy pair, as a fraction of the capped ceiling, and each run's length. */
 const energyFraction = 0.2;
 const energyDurationMs = 12_000;
+/** An unmeasured run at the energy pair's rate before each side's measured one. */
+const energyWarmUpMs = 4000;
 
 export interface WebgpuBenchOptions {
   /** Written as webgpu-<label>.md/.json; none: webgpu.md/.json. */
@@ -51,6 +56,34 @@ export interface WebgpuBenchOptions {
   maxRatePerSec?: number;
   /** The function's SLO in the runs, a duration string. */
   slo?: string;
+}
+
+/**
+ * The webgpu bench's own flags from the command line (`--label`, `--max-rate`, `--slo`), checked: a label of
+ * letters, digits, `_` and `-` (it names a file in bench-results/), a rate above 0, an SLO that is a duration.
+ */
+export function webgpuOptionsFrom(args: string[]): WebgpuBenchOptions {
+  const { values } = parseArgs({
+    args,
+    strict: false,
+    options: { label: { type: 'string' }, 'max-rate': { type: 'string' }, slo: { type: 'string' } },
+  });
+  const text = (name: string): string | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '' || v.startsWith('--')) throw new TypeError(`--${name} needs a value`);
+    return v;
+  };
+  const label = text('label');
+  if (label !== undefined && !/^[\w-]+$/.test(label))
+    throw new TypeError(`--label must be letters, digits, _ and - (it names a file in bench-results/), got ${JSON.stringify(label)}`);
+  const rate = text('max-rate');
+  const maxRatePerSec = rate === undefined ? undefined : Number(rate);
+  if (maxRatePerSec !== undefined && !(Number.isFinite(maxRatePerSec) && maxRatePerSec > 0))
+    throw new RangeError(`--max-rate must be a number of calls per second above 0, got ${JSON.stringify(rate)}`);
+  const slo = text('slo');
+  if (slo !== undefined) parseDuration(slo, '--slo');
+  return { label, maxRatePerSec, slo };
 }
 
 const startedAt = performance.now();
@@ -64,7 +97,7 @@ interface RateRun {
   meanBatch: number | null;
   /** Measured mean of queue + inference per call (Server-Timing), ms. */
   measuredMeanMs: number;
-  p99LatencyMs: number;
+  p99LatencyMs: number | null;
   /** The formula's device-stage bound U(lambda) with the runtime's fit and with the ceiling's, ms. */
   boundRuntimeFitMs: number | null;
   boundCeilingFitMs: number | null;
@@ -79,7 +112,7 @@ interface EnergyRun {
   ok: number;
   meanBatch: number | null;
   measuredMeanMs: number;
-  p99LatencyMs: number;
+  p99LatencyMs: number | null;
   joulesPerInference: number | null;
   energySource: string | null;
 }
@@ -133,14 +166,14 @@ async function measure(url: string, ratePerSec: number, runMs: number) {
   const [sent, view] = await Promise.all([openLoop(url, FN, () => body, ratePerSec, runMs, 16), viewed]);
   const ok = sent.filter((s) => s.status === 200);
   const batches = ok.map((s) => Number(s.headers.get('x-batch-size'))).filter((b) => b > 0);
-  const latencies = ok.map((s) => s.latencyMs).sort((a, b) => a - b);
+  const latencies = ok.map((s) => s.latencyMs);
   return {
     ratePerSec,
     calls: sent.length,
     ok: ok.length,
     meanBatch: batches.length ? batches.reduce((a, b) => a + b, 0) / batches.length : null,
     measuredMeanMs: ok.reduce((a, s) => a + s.queueMs + s.inferenceMs, 0) / Math.max(1, ok.length),
-    p99LatencyMs: latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))] : NaN,
+    p99LatencyMs: latencies.length ? quantile(latencies, 0.99) : null,
     joulesPerInference: view.prediction?.joulesPerInference ?? null,
     energySource: view.prediction?.energySource ?? null,
     fit: view.fit && { alphaMs: view.fit.alphaMs, tau0Ms: view.fit.tau0Ms },
@@ -177,8 +210,8 @@ export async function runWebgpuBench(options: WebgpuBenchOptions = {}): Promise<
       try {
         if (policy === 'greedy') {
           for (const fraction of fractions) {
-            const m = await measure(serving.url, Math.max(1, Math.round(fraction * top)), durationMs);
-            fit = m.fit;
+            const { fit: seen, ...m } = await measure(serving.url, Math.max(1, Math.round(fraction * top)), durationMs);
+            fit = seen;
             const run: RateRun = {
               fraction,
               ...m,
@@ -191,10 +224,14 @@ export async function runWebgpuBench(options: WebgpuBenchOptions = {}): Promise<
             );
           }
         }
-        const m = await measure(serving.url, Math.max(1, Math.round(energyFraction * top)), energyDurationMs);
+        const energyRate = Math.max(1, Math.round(energyFraction * top));
+        // Each policy warms up at the energy pair's rate first, so that neither learns its fit or its hold
+        // inside the measured window (greedy's server has also run the rates above; slo's is fresh).
+        await measure(serving.url, energyRate, energyWarmUpMs);
+        const { fit: _fit, ...m } = await measure(serving.url, energyRate, energyDurationMs);
         energy.push({ policy, ...m });
         log(
-          `  energy, ${policy} at ${m.ratePerSec}/s: mean batch ${fmt(m.meanBatch)}, measured mean ${m.measuredMeanMs.toFixed(1)} ms, p99 ${m.p99LatencyMs.toFixed(1)} ms, ${fmtJ(m.joulesPerInference)} J/inf (${m.energySource})`,
+          `  energy, ${policy} at ${m.ratePerSec}/s: mean batch ${fmt(m.meanBatch)}, measured mean ${m.measuredMeanMs.toFixed(1)} ms, p99 ${fmt(m.p99LatencyMs)} ms, ${fmtJ(m.joulesPerInference)} J/inf (${m.energySource})`,
         );
       } finally {
         await serving.stop();
@@ -212,7 +249,7 @@ export async function runWebgpuBench(options: WebgpuBenchOptions = {}): Promise<
     seconds: Math.round((performance.now() - startedAt) / 1000),
     slo,
     maxRatePerSec,
-    command: `npm run bench -- --device webgpu${label ? ` --label ${label}` : ''}${options.maxRatePerSec ? ` --max-rate ${maxRatePerSec}` : ''}${options.slo ? ` --slo ${slo}` : ''}`,
+    command: `npm run bench -- --device webgpu${label !== undefined ? ` --label ${label}` : ''}${options.maxRatePerSec !== undefined ? ` --max-rate ${maxRatePerSec}` : ''}${options.slo !== undefined ? ` --slo ${slo}` : ''}`,
   };
   const base = label ? `webgpu-${label}` : 'webgpu';
   writeFileSync(
@@ -244,7 +281,7 @@ function report(
     "# webgpu bench: the MLP on `device: 'webgpu'`",
     '',
     `\`${meta.command}\`, ${meta.date}, ${meta.cores} cores (${meta.cpu}), node ${meta.node}, ${meta.seconds} s.`,
-    `GPU (nvidia-smi): ${meta.gpu ?? "none found, so WebGPU ran on Mesa's lavapipe (software Vulkan on the CPU): a slow device with a GPU-like cost curve, not a GPU's figures"}.`,
+    `NVIDIA GPU (nvidia-smi): ${meta.gpu ?? "none found. Where no GPU exists (CI), WebGPU runs on Mesa's lavapipe, software Vulkan on the CPU: a slow device with a GPU-like cost curve, not a GPU's figures"}.`,
     `Function SLO in the runs: ${meta.slo}; offered rates capped at ${meta.maxRatePerSec}/s. Kept apart from results.md so that the CPU figures stay comparable.`,
     '',
     '## Ceiling: bare `session.run` on webgpu, per batch size',
@@ -273,7 +310,7 @@ function report(
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...runs.map(
       (r) =>
-        `| ${r.ratePerSec} | ${r.fraction} | ${r.ok} / ${r.calls} | ${fmt(r.meanBatch)} | ${r.measuredMeanMs.toFixed(2)} | ${r.p99LatencyMs.toFixed(1)} | ${fmt(r.boundRuntimeFitMs, 2)} | ${fmt(r.boundCeilingFitMs, 2)} | ${fmtJ(r.joulesPerInference)} | ${r.energySource ?? '-'} |`,
+        `| ${r.ratePerSec} | ${r.fraction} | ${r.ok} / ${r.calls} | ${fmt(r.meanBatch)} | ${r.measuredMeanMs.toFixed(2)} | ${fmt(r.p99LatencyMs)} | ${fmt(r.boundRuntimeFitMs, 2)} | ${fmt(r.boundCeilingFitMs, 2)} | ${fmtJ(r.joulesPerInference)} | ${r.energySource ?? '-'} |`,
     ),
     '',
     `## Energy at a light rate: greedy against slo (${energyDurationMs / 1000} s each, ${energyFraction} of the capped ceiling)`,
@@ -282,7 +319,7 @@ function report(
     '|---|---:|---:|---:|---:|---:|---:|---|',
     ...energy.map(
       (e) =>
-        `| ${e.policy} | ${e.ratePerSec} | ${e.ok} / ${e.calls} | ${fmt(e.meanBatch)} | ${e.measuredMeanMs.toFixed(2)} | ${e.p99LatencyMs.toFixed(1)} | ${fmtJ(e.joulesPerInference)} | ${e.energySource ?? '-'} |`,
+        `| ${e.policy} | ${e.ratePerSec} | ${e.ok} / ${e.calls} | ${fmt(e.meanBatch)} | ${e.measuredMeanMs.toFixed(2)} | ${fmt(e.p99LatencyMs)} | ${fmtJ(e.joulesPerInference)} | ${e.energySource ?? '-'} |`,
     ),
     '',
   ].join('\n');

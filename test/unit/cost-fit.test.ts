@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mulberry32 } from '../../runtime/scheduler/arrivals.ts';
-import { CostFitter, fitTheilSen, refitEvery } from '../../runtime/scheduler/cost-fit.ts';
+import { CostFitter, fitTheilSen, maxPairs, refitEvery } from '../../runtime/scheduler/cost-fit.ts';
 
 test('Theil-Sen recovers tau(b) = alpha*b + tau0 and shrugs off a few slow outliers', () => {
   const b: number[] = [];
@@ -28,7 +28,7 @@ test('Theil-Sen gives exactly the medians of a plain comparator sort, at every w
   for (const n of [2, 3, 7, 40, 212]) {
     const x = Array.from({ length: n }, (_, i) => (i < 2 ? i + 1 : 1 + Math.floor(rand() * 16)));
     const y = x.map((b) => 0.2 * b + 1 + (rand() < 0.1 ? 30 * rand() : rand()));
-    const stride = Math.max(1, Math.ceil((n * (n - 1)) / 2 / 1024));
+    const stride = Math.max(1, Math.ceil((n * (n - 1)) / 2 / maxPairs));
     const slopes: number[] = [];
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j += stride) if (x[i] !== x[j]) slopes.push((y[j] - y[i]) / (x[j] - x[i]));
     const alpha = Math.max(0, median(slopes));

@@ -1,10 +1,10 @@
 /**
  * Joules per inference from nvidia-smi (runtime/metrics/gpu-energy.ts). The parser is tested on lines in
  * the form nvidia-smi prints them. CI has no GPU, so the sampler is tested end to end against a stand-in
- * `nvidia-smi` script put first on PATH that answers as nvidia-smi 580.159 did on an H100 (the device run
- * recorded in bench-results/webgpu-h100.md): one `power.draw` line per interval, and `Field "..." is not a
- * valid field to query.` with exit code 2 for any other field, which is how a query of the energy counter
- * failed there.
+ * `nvidia-smi` script put first on PATH that answers as nvidia-smi 580.159 did on an H100 (README, Running on
+ * a GPU): one `power.draw` line per interval, and for any other field `Field "..." is not a valid field to
+ * query.` and an exit (code 2 here; the real exit code was not read), which is how a query of the energy
+ * counter failed there.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
