@@ -96,7 +96,21 @@ export class CostFitter {
 
   #refit(): CostFit | undefined {
     const fresh = fitTheilSen([...this.#anchorB, ...this.#b], [...this.#anchorMs, ...this.#ms]);
-    if (fresh && fresh.relativeError <= maxRelativeError) return (this.#lastGood = fresh);
+    if (fresh && fresh.relativeError <= maxRelativeError) {
+      const lostSlope = fresh.alphaMs === 0 && this.#lastGood !== undefined && this.#lastGood.alphaMs > 0;
+      if (!lostSlope || this.#b.length < refitEvery) return (this.#lastGood = fresh);
+      // Small batches on a loaded machine can run slower than the probe's large ones, so that every slope
+      // is negative and the median clamps to 0 (seen in CI: 20 single calls after the probe). A device whose
+      // cost stopped growing with the batch is far less likely than a noisy level: the last good line
+      // scaled to the recent batches' level (the shape from before, the level from now) keeps the slope.
+      const scaled = fitScaled(this.#b, this.#ms, this.#lastGood!);
+      if (scaled.relativeError <= maxRelativeError)
+        return (this.#lastGood = {
+          ...scaled,
+          reason: 'the evidence lost its slope (alpha 0); the last good line, scaled to recent batches',
+        });
+      return (this.#lastGood = fresh);
+    }
     // The anchors may be what disagrees: the device got faster or slower since the probe. Recent batches
     // alone then decide - their own line, or, when they all have one size, the last good line scaled to
     // their level (the shape from the probe, the level from now).

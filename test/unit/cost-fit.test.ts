@@ -82,6 +82,26 @@ test('a window of equal-size batches does not drive alpha to 0: the probe anchor
   assert.equal(bare.get(), undefined);
 });
 
+test('a window whose small batches ran slower than the large ones of the probe keeps a slope', () => {
+  const fit = new CostFitter(50);
+  for (const b of [1, 8, 1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
+  const probe = fit.get()!;
+  assert.ok(probe.alphaMs > 0.09, `probe alpha ${probe.alphaMs}`);
+  // A loaded machine: 20 single calls at 3 ms, slower than the probe's batches of 8 (1.9 ms). Every slope
+  // between them is negative, so Theil-Sen alone fits alpha 0 (as CI saw once).
+  for (let i = 0; i < 20; i++) fit.add(1, 3 + 0.01 * (i % 3));
+  const alone = fitTheilSen(
+    [1, 8, 1, 8, 1, 8, ...Array(20).fill(1)],
+    [1.2, 1.9, 1.2, 1.9, 1.2, 1.9, ...Array.from({ length: 20 }, (_, i) => 3 + 0.01 * (i % 3))],
+  )!;
+  assert.equal(alone.alphaMs, 0, 'the plain fit loses its slope');
+  const f = fit.get()!;
+  assert.ok(f.alphaMs > 0, `alpha ${f.alphaMs}`);
+  // The probe's shape at the recent level: tau(1) near the recent 3 ms.
+  assert.ok(Math.abs(fit.predict(1)! - 3) < 0.1, `tau(1) ${fit.predict(1)}`);
+  assert.match(f.reason!, /lost its slope/);
+});
+
 test('a fit that misses its own batches is not acted on: the last good fit stays in force, flagged', () => {
   const fit = new CostFitter(50);
   for (const b of [1, 8, 1, 8]) fit.anchor(b, 0.1 * b + 1.1);
