@@ -103,7 +103,7 @@ export class Runtime {
   readonly hookLimits = new HookLimits();
   /** Which calls' `pre` ran alone, and how long: what tells a call that never fits from a busy runtime. */
   readonly #soloWork = new SoloWork();
-  /** The GPU's own energy counter through nvidia-smi, where a model runs on webgpu or cuda (else undefined). */
+  /** The GPU's power.draw, sampled by nvidia-smi and integrated into joules, where a model runs on webgpu or cuda (else undefined). */
   readonly gpuEnergy: GpuEnergy | undefined;
   /** One device per kind the models use (a model picks its own with `device`), each with its own lanes. */
   readonly #devices = new Map<DeviceKind, Device>();

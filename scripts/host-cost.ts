@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mlpBodies } from '../test/bench/harness/bodies.ts';
-import { quantile, stagesPerCall, type ServerSnapshot } from '../test/bench/harness/figures.ts';
+import { median, stagesPerCall, type ServerSnapshot } from '../test/bench/harness/figures.ts';
 import { peerSnapshot, runtimeSnapshot } from '../test/bench/harness/server-stats.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { forkTs } from '../test/bench/harness/processes.ts';
@@ -116,7 +116,6 @@ async function main(): Promise<void> {
       );
     }
     if (rows.length > 1) {
-      const median = (xs: number[]) => quantile(xs, 0.5);
       const ratio = rows.map((r) => r.served / r.echo);
       console.log(
         `[host-cost] median of ${rows.length} rounds: hono-echo ${median(rows.map((r) => r.echo)).toFixed(0)} us, served ${median(rows.map((r) => r.served)).toFixed(0)} us, refused ${median(rows.map((r) => r.refused)).toFixed(0)} us; served / hono-echo ${median(ratio).toFixed(2)} (rounds ${Math.min(...ratio).toFixed(2)}-${Math.max(...ratio).toFixed(2)})`,

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     const count = (f: (s: number) => boolean) => measured.filter((i) => f(r.status[i])).length;
     const lat = measured.filter((i) => r.status[i] === 200).map((i) => r.latencyMs[i]);
     log(
-      `sent ${measured.length} after the lead-in: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms`,
+      `sent ${measured.length} after the lead-in: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}${lat.length ? `; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms` : ''}`,
     );
     log(`stopping the ${values.peer ?? 'runtime'} so it writes its profile`);
     const code = await rt.stop();

@@ -9,7 +9,7 @@
  * Only `power.draw` is queried. The board's energy counter is not a `--query-gpu` field: nvidia-smi 580.159
  * on an H100 answers `Field "total_energy_consumption" is not a valid field to query.` and exits, so a query
  * naming it gets no sample at all. On Ampere and newer, power.draw is the average over the last second,
- * which the 500 ms sampling integrates without gaps.
+ * which sampling at the default 500 ms interval integrates without gaps.
  *
  * When nvidia-smi is missing, exits, or prints what is not a sample, the sampler stops with a one-line
  * reason and the runtime keeps the modelled figure (`energySource: 'model'`).
@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /** The one field queried. */
-export const SMI_QUERY = 'power.draw';
+const SMI_QUERY = 'power.draw';
 
 /** A field nvidia-smi prints where a GPU or driver has no such reading. */
 const notAvailable = /^\[(N\/A|Not Supported|Unknown Error|Insufficient Permissions|GPU is lost)\]$/i;

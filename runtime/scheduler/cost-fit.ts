@@ -96,32 +96,28 @@ export class CostFitter {
 
   #refit(): CostFit | undefined {
     const fresh = fitTheilSen([...this.#anchorB, ...this.#b], [...this.#anchorMs, ...this.#ms]);
-    if (fresh && fresh.relativeError <= maxRelativeError) {
-      const lostSlope = fresh.alphaMs === 0 && this.#lastGood !== undefined && this.#lastGood.alphaMs > 0;
-      if (!lostSlope || this.#b.length < refitEvery) return (this.#lastGood = fresh);
-      // Small batches on a loaded machine can run slower than the probe's large ones, so that every slope
-      // is negative and the median clamps to 0 (seen in CI: 20 single calls after the probe). A device whose
-      // cost stopped growing with the batch is far less likely than a noisy level: the last good line
-      // scaled to the recent batches' level (the shape from before, the level from now) keeps the slope.
-      const scaled = fitScaled(this.#b, this.#ms, this.#lastGood!);
-      if (scaled.relativeError <= maxRelativeError)
-        return (this.#lastGood = {
-          ...scaled,
-          reason: 'the evidence lost its slope (alpha 0); the last good line, scaled to recent batches',
-        });
-      return (this.#lastGood = fresh);
-    }
-    // The anchors may be what disagrees: the device got faster or slower since the probe. Recent batches
-    // alone then decide - their own line, or, when they all have one size, the last good line scaled to
-    // their level (the shape from the probe, the level from now).
+    if (this.#usable(fresh)) return (this.#lastGood = fresh);
+    // Not usable: either the anchors disagree with recent batches (the device got faster or slower since the
+    // probe), or the evidence lost its slope (small batches on a loaded machine ran slower than the probe's
+    // large ones, so every slope was negative and the median clamped to 0; seen in CI). Recent batches alone
+    // then decide: their own line, or the last good line scaled to their level (the shape from before, the
+    // level from now). A device whose cost stopped growing with the batch is far less likely than a noisy level.
+    const lostSlope = fresh !== undefined && fresh.relativeError <= maxRelativeError;
     if (this.#b.length >= refitEvery) {
-      const recent = fitTheilSen(this.#b, this.#ms) ?? (this.#lastGood && fitScaled(this.#b, this.#ms, this.#lastGood));
-      if (recent && recent.relativeError <= maxRelativeError) {
-        return (this.#lastGood = { ...recent, reason: 'the warm-up probe points disagree with recent batches; fitted on recent batches' });
+      const own = fitTheilSen(this.#b, this.#ms);
+      const recent = this.#usable(own) ? own : this.#lastGood && fitScaled(this.#b, this.#ms, this.#lastGood);
+      if (this.#usable(recent)) {
+        const reason = lostSlope
+          ? 'the evidence lost its slope (alpha 0); the last good line, scaled to recent batches'
+          : 'the warm-up probe points disagree with recent batches; fitted on recent batches';
+        return (this.#lastGood = { ...recent!, reason });
       }
     }
     if (fresh && this.#lastGood) {
-      const reason = `the latest fit (alpha ${fresh.alphaMs.toFixed(3)} ms, tau0 ${fresh.tau0Ms.toFixed(3)} ms) misses its own batches by ${(100 * fresh.relativeError).toFixed(0)}% (median); the last good fit stays in force`;
+      const latest = `the latest fit (alpha ${fresh.alphaMs.toFixed(3)} ms, tau0 ${fresh.tau0Ms.toFixed(3)} ms)`;
+      const reason = lostSlope
+        ? `${latest} lost its slope; the last good fit stays in force`
+        : `${latest} misses its own batches by ${(100 * fresh.relativeError).toFixed(0)}% (median); the last good fit stays in force`;
       return {
         ...this.#lastGood,
         r2: fresh.r2,
@@ -133,6 +129,12 @@ export class CostFitter {
       };
     }
     return fresh;
+  }
+
+  /** A fit that may be acted on: it matches its own evidence, and it did not drop a slope the last good fit had. */
+  #usable(f: CostFit | undefined): boolean {
+    if (!f || f.relativeError > maxRelativeError) return false;
+    return !(f.alphaMs === 0 && this.#lastGood !== undefined && this.#lastGood.alphaMs > 0);
   }
 
   /**

@@ -122,7 +122,8 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     return res;
   });
   // Every request's arrival, id and in-flight count, around Hono rather than as middleware, so that a
-  // route that is the only one matching runs without Hono's composition (server/request-frame.ts).
+  // route that is the only one matching runs without Hono's composition while the access log is off
+  // (server/request-frame.ts).
   served.fetch = framed(served.fetch, rt.host, inFlight);
   return served;
 }

@@ -9,7 +9,7 @@
  * frame per handler, a closure per `next`, an async wrapper), each frame held through the call's wait in
  * the queue (near 4% of the main thread per call in a one-off comparison of two Hono apps holding their
  * calls as the batcher does; README, host path). Outside Hono, the hot routes (`POST /functions/:name`, the v2 infer) are single
- * handlers again. `app.request()` goes through `fetch` too, so tests see the same frame.
+ * handlers again, while the access log (`accessLog`, an `app.use` middleware) is off. `app.request()` goes through `fetch` too, so tests see the same frame.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

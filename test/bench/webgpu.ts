@@ -89,8 +89,8 @@ export function webgpuOptionsFrom(args: string[]): WebgpuBenchOptions {
 const startedAt = performance.now();
 const log = (msg: string) => console.log(`[bench:webgpu ${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
 
-interface RateRun {
-  fraction: number;
+/** One open-loop run at one rate, as {@link measure} sums it up. */
+interface Measured {
   ratePerSec: number;
   calls: number;
   ok: number;
@@ -98,23 +98,20 @@ interface RateRun {
   /** Measured mean of queue + inference per call (Server-Timing), ms. */
   measuredMeanMs: number;
   p99LatencyMs: number | null;
-  /** The formula's device-stage bound U(lambda) with the runtime's fit and with the ceiling's, ms. */
-  boundRuntimeFitMs: number | null;
-  boundCeilingFitMs: number | null;
+  /** What the runtime reported near the end of the run, and where the figure came from. */
   joulesPerInference: number | null;
   energySource: string | null;
 }
 
-interface EnergyRun {
+interface RateRun extends Measured {
+  fraction: number;
+  /** The formula's device-stage bound U(lambda) with the runtime's fit and with the ceiling's, ms. */
+  boundRuntimeFitMs: number | null;
+  boundCeilingFitMs: number | null;
+}
+
+interface EnergyRun extends Measured {
   policy: PolicyName;
-  ratePerSec: number;
-  calls: number;
-  ok: number;
-  meanBatch: number | null;
-  measuredMeanMs: number;
-  p99LatencyMs: number | null;
-  joulesPerInference: number | null;
-  energySource: string | null;
 }
 
 /** What `GET /functions/:name` says that this bench reads. */
@@ -154,8 +151,8 @@ function nvidiaGpu(): string | null {
   }
 }
 
-/** One open-loop run against a serving runtime, summarised with what the runtime says afterwards. */
-async function measure(url: string, ratePerSec: number, runMs: number) {
+/** One open-loop run against a serving runtime, summed up with what the runtime said near its end. */
+async function measure(url: string, ratePerSec: number, runMs: number): Promise<Measured & { fit: FunctionView['fit'] }> {
   const body = { features: Array.from({ length: 128 }, (_, i) => Math.sin(i)) };
   // What the runtime says is read near the end of the load, not after it: once the load stops, its live rate
   // decays while a hold still stands, and the joules it reports would describe a trickle, not this rate.

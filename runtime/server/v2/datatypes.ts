@@ -75,15 +75,16 @@ export function carrier(d: V2Datatype): Carrier {
   return table[d];
 }
 
+/** Why an FP16 or FP32 element cannot be held; built only for an element that is out of range. */
+function beyond(d: 'FP16' | 'FP32'): { why: string } {
+  return { why: `beyond what ${d} holds (at most ±${largestFinite[table[d].ort]})` };
+}
+
 /**
  * One JSON value as the element `d` stores, or a reason it is not one: BOOL takes true/false, BYTES a string,
  * FP16 and FP32 a number within their finite range (FP16 rounded to the nearest half), integers a whole number
  * in their range.
  */
-/** Why an FP16 or FP32 element cannot be held; built only for an element that is out of range. */
-function beyond(d: 'FP16' | 'FP32'): { why: string } {
-  return { why: `beyond what ${d} holds (at most ±${largestFinite[table[d].ort]})` };
-}
 
 export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string | { why: string } {
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };

@@ -135,6 +135,14 @@ export interface RunFigures {
 }
 
 /** The q-quantile (0..1) of `xs` by nearest rank; NaN for none. */
+/** The median of `xs` (the mean of the middle two for an even count), NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

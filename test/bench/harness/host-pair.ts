@@ -5,6 +5,7 @@
  * as the sweep's are, differ by more than the gap being measured. The generators swap servers every round.
  */
 import type { LoadResult } from '../loadgen.ts';
+import { median } from './figures.ts';
 import type { Child } from './processes.ts';
 import type { PeerSession } from './session.ts';
 
@@ -47,11 +48,10 @@ export interface HostPairResult {
 
 const served = (r: LoadResult) => r.status.filter((s) => s === 200).length;
 const other = (r: LoadResult) => r.status.filter((s) => s > 0 && s !== 200).length;
-/** The median of the finite values (the mean of the middle two for an even count); null without any. */
+/** The median of the finite values; null without any. */
 const medianOf = (xs: (number | null)[]) => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
-  const m = v.length >> 1;
-  return v.length === 0 ? null : v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? median(v) : null;
 };
 
 /** Runs `o.rounds` rounds of simultaneous load on `runtime` and `echo`, one generator each. */
