@@ -201,6 +201,7 @@ export class ModelScheduler<T> {
     const nowMs = this.#opts.clock.now();
     const host = this.#opts.host();
     const f = this.fit.get();
+    const door = stage === 'door';
     return admit({
       nowMs,
       deadlineMs,
@@ -217,10 +218,12 @@ export class ModelScheduler<T> {
       hostMeanMs: this.#hostMs() + host.lagMs,
       overloadFactor: this.#opts.overloadFactor,
       // At the door the call still needs all of its host time; once its item is queued, only its post.
-      extraMs: (stage === 'door' ? this.#preMs : 0) + this.#postMs,
-      ...(stage === 'door'
-        ? { hostLagMs: host.lagMs, hostLagBudgetMs: Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) }
-        : { ownHostMs, sloMs }),
+      extraMs: (door ? this.#preMs : 0) + this.#postMs,
+      // One object shape for both stages (a spread of two shapes made every admission a slow clone).
+      hostLagMs: door ? host.lagMs : undefined,
+      hostLagBudgetMs: door ? Math.max(minLagBudgetMs, this.#opts.hostLagFraction * sloMs) : undefined,
+      ownHostMs: door ? undefined : ownHostMs,
+      sloMs: door ? undefined : sloMs,
     });
   }
 

@@ -50,14 +50,19 @@ export class CallRequest {
     return outgoing ? { cancel: cancellationOf(outgoing) } : { signal: this.#c.req.raw.signal };
   }
 
-  /** The whole body, within the body limit (413 past it); timed as the host stage `read`. */
-  async body(): Promise<Buffer> {
+  /**
+   * The whole body, within the body limit (413 past it); timed as the host stage `read`. Not an async
+   * function: behind Node the reader's own promise is the answer, one promise and turn fewer per call.
+   */
+  body(): Promise<Buffer> {
     this.#bodyRead = true;
     const { incoming } = this.#c.env ?? {};
+    if (incoming) return readBody(incoming, this.#limitBytes, this.#stages);
     const t = performance.now();
-    const body = incoming ? await readBody(incoming, this.#limitBytes) : Buffer.from(await this.#c.req.arrayBuffer());
-    this.#stages.add('read', performance.now() - t);
-    return body;
+    return this.#c.req.arrayBuffer().then((bytes) => {
+      this.#stages.add('read', performance.now() - t);
+      return Buffer.from(bytes);
+    });
   }
 
   /** Runs a check that must pass before the body is read; when it throws, the unread body flows past. */

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../batching/cancellation.ts';
 import { ClientGoneError, PayloadTooLargeError } from '../errors.ts';
+import type { HostStageTotals } from '../host/host-stages.ts';
 
 /** What @hono/node-server passes as the app's `env`. */
 export interface NodeBindings {
@@ -16,11 +17,13 @@ export interface NodeBindings {
 
 /**
  * Reads the whole body, refusing more than `limitBytes` (413): at once when Content-Length says so, else as
- * soon as the bytes read pass it. A too-large body is never buffered.
+ * soon as the bytes read pass it. A too-large body is never buffered. With `stages`, the time from here to
+ * the last byte is added to the host stage `read`.
  */
-export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
+export function readBody(incoming: IncomingMessage, limitBytes: number, stages?: Pick<HostStageTotals, 'add'>): Promise<Buffer> {
   const declared = Number(incoming.headers['content-length']);
   if (declared > limitBytes) return Promise.reject(new PayloadTooLargeError(limitBytes));
+  const startedMs = stages ? performance.now() : 0;
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -30,6 +33,7 @@ export function readBody(incoming: IncomingMessage, limitBytes: number): Promise
     const done = (err?: Error) => {
       if (settled) return;
       settled = true;
+      stages?.add('read', performance.now() - startedMs);
       if (err) reject(err);
       else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     };
