@@ -6,7 +6,7 @@
  * stops the server with SIGTERM so V8 writes its .cpuprofile, then prints the main thread's self time by
  * category and its top functions, for the load window only.
  *
- *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources] [--peer hono-echo] [--refused]
+ *   npm run profile -- [--rate 1500] [--seconds 8] [--fn mlp-classify] [--port N] [--interval-us 1000] [--sources] [--peer hono-echo] [--refused] [--perf]
  *
  * The runtime runs from the build (dist/), as `npm start` does, so its own frames are the build's chunks;
  * `--sources` runs runtime/ through tsx instead (EDGEBATCH_SOURCES=1), so that each frame names its file.
@@ -18,21 +18,31 @@
  * `--refused` profiles the refusal path instead: every call carries `x-slo-ms: 0.0001`, a deadline no call can
  * meet, so the front door answers each with a 503 before its body is read (as `npm run host-cost` forces it).
  *
+ * `--perf` samples the server's main thread with Linux `perf` instead (`perf record -e cpu-clock -g` on that
+ * thread for the profiled seconds, the server started with `--perf-basic-prof-only-functions` so JavaScript
+ * frames have names), then prints its CPU by phase of the event loop, the V8 slow paths and the leaf symbols
+ * (test/bench/report/perf-stacks.ts), per call answered. It sees what V8's profiler does not: native code,
+ * V8's builtins and runtime calls, the kernel. It needs `perf` (Debian: `apt-get install linux-perf`) and
+ * leave to record (`kernel.perf_event_paranoid` at most 1, or root); without them it says so and stops.
+ *
  * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
  * Bounded: at most 20,000 requests/s for at most 60 s, replies awaited 3 s after the last send, the
- * server given 20 s to stop before it is killed. Profiles go to bench-results/tmp/profile/<time>/.
+ * server given 20 s to stop before it is killed. Profiles (and perf.data) go to bench-results/tmp/profile/<time>/.
  */
-import type { ChildProcess } from 'node:child_process';
-import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeBodies } from '../test/bench/harness/bodies.ts';
 import { quantile } from '../test/bench/harness/figures.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { forkTs } from '../test/bench/harness/processes.ts';
 import { formatSummary, summarize, type CpuProfile } from '../test/bench/report/cpu-profile.ts';
+import { formatPerfSummary, parsePerfScript, summarizePerf } from '../test/bench/report/perf-stacks.ts';
 import { sloHeader } from '../runtime/shared/edge-protocol.ts';
 import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
@@ -48,6 +58,7 @@ const { values } = parseArgs({
     sources: { type: 'boolean', default: false },
     peer: { type: 'string' },
     refused: { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -64,6 +75,9 @@ if (values.refused && values.peer !== undefined)
 
 const log = (msg: string) => console.log(`[profile] ${msg}`);
 
+/** perf's sampling rate, per second of the thread's CPU: 16,000 samples in 8 s, without slowing it much. */
+const perfHz = 2000;
+
 /** Now on the monotonic clock V8's profiler stamps samples with, us. */
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 /** An epoch time in ms (performance.timeOrigin + now) on that clock. */
@@ -74,7 +88,10 @@ async function main(): Promise<void> {
   const dir = path.join(root, 'bench-results/tmp/profile', new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');
-  const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`];
+  if (values.perf) perfAvailable();
+  const profiling = values.perf
+    ? ['--perf-basic-prof-only-functions']
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`];
   const rt = values.peer
     ? await startEcho(profiling, dir)
     : await startRuntimeProcess({
@@ -98,6 +115,10 @@ async function main(): Promise<void> {
     log(
       `load${values.refused ? ' (every call refused: x-slo-ms 0.0001)' : ''}: ${rate}/s on ${values.fn} (model ${info.model}, SLO ${info.sloMs} ms) for ${leadInMs / 1000} s lead-in + ${seconds} s profiled`,
     );
+    // perf records the server's main thread (its thread id is its pid) for the profiled seconds, from the
+    // end of the lead-in.
+    const perfData = path.join(dir, 'perf.data');
+    const recording = values.perf ? recordPerf(rt.child.pid!, perfData, leadInMs, seconds) : undefined;
     const r = await runOpen({
       kind: 'open',
       url,
@@ -124,6 +145,21 @@ async function main(): Promise<void> {
     log(
       `sent ${measured.length} after the lead-in: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}${lat.length ? `; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms` : ''}`,
     );
+    if (recording) {
+      await recording;
+      const { stdout } = await promisify(execFile)('perf', ['script', '-i', perfData], { maxBuffer: 1 << 30 });
+      // Node writes the names of its JavaScript frames to /tmp/perf-<pid>.map for perf; read, it is not needed.
+      await rm(path.join(os.tmpdir(), `perf-${rt.child.pid}.map`), { force: true });
+      const served = count((s) => s > 0);
+      const summary = summarizePerf(parsePerfScript(stdout), (f) => f.replaceAll(pathToFileURL(root).href, '').replaceAll(root, ''));
+      console.log('');
+      for (const line of formatPerfSummary(summary, 15, { calls: served, hz: perfHz })) console.log(line);
+      console.log('');
+      log(
+        `perf data: ${path.relative(root, perfData)} (perf report -i ${path.relative(root, perfData)}); figures are inflated by the sampling itself`,
+      );
+      return;
+    }
     log(`stopping the ${values.peer ?? 'runtime'} so it writes its profile`);
     const code = await rt.stop();
     if (code !== 0) throw new Error(`the runtime exited with ${code ?? 'a signal'} (log ${logFile}); no profile to read`);
@@ -143,6 +179,32 @@ async function main(): Promise<void> {
   } finally {
     await rt.stop(0);
   }
+}
+
+/** Stops with a clear message where Linux perf is missing or may not record this user's threads. */
+function perfAvailable(): void {
+  const v = spawnSync('perf', ['--version'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0)
+    throw new Error('--perf needs Linux perf on the PATH (Debian: apt-get install linux-perf; it matches any kernel of these VMs)');
+  const probe = spawnSync('perf', ['record', '-e', 'cpu-clock', '-o', '/dev/null', '--', 'true'], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    throw new Error(
+      `perf may not record here (${(probe.stderr || '').trim().split('\n')[0]}): run as root or lower kernel.perf_event_paranoid to 1`,
+    );
+}
+
+/** Records `tid` with perf for `seconds`, starting after `delayMs`; resolves when perf has written `out`. */
+function recordPerf(tid: number, out: string, delayMs: number, seconds: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    setTimeout(() => {
+      const args = ['record', '-e', 'cpu-clock', '-F', String(perfHz), '-g', '-t', String(tid), '-o', out, '--', 'sleep', String(seconds)];
+      const perf = spawn('perf', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      perf.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      perf.on('error', reject);
+      perf.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}: ${err.trim()}`))));
+    }, delayMs);
+  });
 }
 
 /** The bench's hono-echo peer (the harness's own fork), with `nodeArgs`; stopped over its IPC channel. */
