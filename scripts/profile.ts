@@ -19,11 +19,13 @@
  * meet, so the front door answers each with a 503 before its body is read (as `npm run host-cost` forces it).
  *
  * `--perf` samples the server's main thread with Linux `perf` instead (`perf record -e cpu-clock -g` on that
- * thread for the profiled seconds, the server started with `--perf-basic-prof-only-functions` so JavaScript
- * frames have names), then prints its CPU by phase of the event loop, the V8 slow paths and the leaf symbols
+ * thread for the profiled seconds, started when the lead-in ends, so give or take the load generator's own
+ * start; the server started with `--perf-basic-prof-only-functions --interpreted-frames-native-stack` so
+ * JavaScript frames have names), then prints its CPU by phase of the event loop, the V8 slow paths and the leaf symbols
  * (test/bench/report/perf-stacks.ts), per call answered. It sees what V8's profiler does not: native code,
  * V8's builtins and runtime calls, the kernel. It needs `perf` (Debian: `apt-get install linux-perf`) and
- * leave to record (`kernel.perf_event_paranoid` at most 1, or root); without them it says so and stops.
+ * leave to record the kernel too (`kernel.perf_event_paranoid` at most 1, or root); without them it says so
+ * and stops. Node's /tmp/perf-<pid>.map, which names the JavaScript frames, is left for `perf report`.
  *
  * Without --port (or with 0) the server gets a port that was free a moment before it starts (scripts/runtime-process.ts).
  *
@@ -32,8 +34,8 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
   const logFile = path.join(dir, 'server.log');
   if (values.perf) perfAvailable();
   const profiling = values.perf
-    ? ['--perf-basic-prof-only-functions']
+    ? ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack']
     : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`];
   const rt = values.peer
     ? await startEcho(profiling, dir)
@@ -118,7 +120,14 @@ async function main(): Promise<void> {
     // perf records the server's main thread (its thread id is its pid) for the profiled seconds, from the
     // end of the lead-in.
     const perfData = path.join(dir, 'perf.data');
-    const recording = values.perf ? recordPerf(rt.child.pid!, perfData, leadInMs, seconds) : undefined;
+    // Settled to a value at once: a perf that fails during the load must not be an unhandled rejection,
+    // which would end this script before `finally` stops the server.
+    const recording = values.perf
+      ? recordPerf(rt.child.pid!, perfData, leadInMs, seconds).then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        )
+      : undefined;
     const r = await runOpen({
       kind: 'open',
       url,
@@ -146,17 +155,16 @@ async function main(): Promise<void> {
       `sent ${measured.length} after the lead-in: 200 ${count((s) => s === 200)}, 503 ${count((s) => s === 503)}, other ${count((s) => s > 0 && s !== 200 && s !== 503)}, lost ${count((s) => s <= 0)}${lat.length ? `; 200 p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms` : ''}`,
     );
     if (recording) {
-      await recording;
+      const failed = await recording;
+      if (failed) throw failed;
       const { stdout } = await promisify(execFile)('perf', ['script', '-i', perfData], { maxBuffer: 1 << 30 });
-      // Node writes the names of its JavaScript frames to /tmp/perf-<pid>.map for perf; read, it is not needed.
-      await rm(path.join(os.tmpdir(), `perf-${rt.child.pid}.map`), { force: true });
       const served = count((s) => s > 0);
       const summary = summarizePerf(parsePerfScript(stdout), (f) => f.replaceAll(pathToFileURL(root).href, '').replaceAll(root, ''));
       console.log('');
       for (const line of formatPerfSummary(summary, 15, { calls: served, hz: perfHz })) console.log(line);
       console.log('');
       log(
-        `perf data: ${path.relative(root, perfData)} (perf report -i ${path.relative(root, perfData)}); figures are inflated by the sampling itself`,
+        `perf data: ${path.relative(root, perfData)} (perf report -i ${path.relative(root, perfData)}, with /tmp/perf-${rt.child.pid}.map naming its JavaScript frames: delete it when done); the sampling itself costs the thread some CPU`,
       );
       return;
     }
@@ -186,6 +194,11 @@ function perfAvailable(): void {
   const v = spawnSync('perf', ['--version'], { encoding: 'utf8' });
   if (v.error || v.status !== 0)
     throw new Error('--perf needs Linux perf on the PATH (Debian: apt-get install linux-perf; it matches any kernel of these VMs)');
+  // At perf_event_paranoid 2 perf records without the kernel's frames and says so only in a warning: the
+  // figures would leave out the syscalls (socket reads and writes), so that is refused as well.
+  const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
+  if (paranoid > 1 && process.getuid?.() !== 0)
+    throw new Error(`perf may not record the kernel here (kernel.perf_event_paranoid is ${paranoid}): run as root or set it to 1`);
   const probe = spawnSync('perf', ['record', '-e', 'cpu-clock', '-o', '/dev/null', '--', 'true'], { encoding: 'utf8' });
   if (probe.status !== 0)
     throw new Error(

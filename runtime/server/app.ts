@@ -87,7 +87,7 @@ export function createApp(rt: Runtime, inFlight = new InFlight(), door?: FrontDo
     // Not wrapped in req.run (a frame per served call): rt.run reads the body before anything else, so the
     // one refusal before the read is the media type's, and req.beforeBody lets the body flow past for it.
     // The options as one literal of fixed shape: a spread before `readBody` defined it through V8's slow
-    // path on every call (about 1.5% of the loop in a perf profile).
+    // path on every call (`Runtime_DefineNamedOwnIC_Slow`, 1.6% of the loop's samples in a perf profile).
     const { cancel, signal } = req.cancellation();
     const r = await rt.run(call, undefined, {
       cancel,

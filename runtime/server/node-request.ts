@@ -17,8 +17,8 @@ export interface NodeBindings {
 
 /**
  * Reads the whole body, refusing more than `limitBytes` (413): at once when Content-Length says so, else as
- * soon as the bytes read pass it. A too-large body is never buffered. With `stages`, the time from here to
- * the last byte is added to the host stage `read`.
+ * soon as the bytes read pass it. A too-large body is never buffered. With `stages`, a whole read (from here
+ * to the last byte) is added to the host stage `read`; a failed one is not, as before it was timed here.
  */
 export function readBody(incoming: IncomingMessage, limitBytes: number, stages?: Pick<HostStageTotals, 'add'>): Promise<Buffer> {
   const declared = Number(incoming.headers['content-length']);
@@ -33,9 +33,9 @@ export function readBody(incoming: IncomingMessage, limitBytes: number, stages?:
     const done = (err?: Error) => {
       if (settled) return;
       settled = true;
+      if (err) return reject(err);
       stages?.add('read', performance.now() - startedMs);
-      if (err) reject(err);
-      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     };
     incoming.on('data', (chunk: Buffer) => {
       if (settled) return;

@@ -215,4 +215,14 @@ test('a hold arms one timer for all its arrivals; an earlier target re-arms it, 
   assert.deepEqual(dispatches, [{ atMs: 6, n: 22 }]);
   // runUntilIdle leaves the clock at the last timer that ran: the one re-armed for 6, not a stale one for 10.
   assert.equal(clock.now(), 6, 'the timer armed for 10 was cancelled when the target moved earlier');
+  // A dispatch stops the timer: with the lane free again a wait arms one, and an arrival the policy sends
+  // at once disarms it, without the clock moving.
+  q.complete();
+  until = 20;
+  q.push({ payload: 22, arrivalMs: 6, deadlineMs: 100 });
+  assert.equal(clock.pending, 1, 'a wait arms a timer');
+  until = 6;
+  q.push({ payload: 23, arrivalMs: 6, deadlineMs: 100 });
+  assert.deepEqual(dispatches.at(-1), { atMs: 6, n: 2 });
+  assert.equal(clock.pending, 0, 'the dispatch cancelled the timer it no longer needs');
 });
