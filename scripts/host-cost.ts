@@ -20,10 +20,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mlpBodies } from '../test/bench/harness/bodies.ts';
-import { median, stagesPerCall, type ServerSnapshot } from '../test/bench/harness/figures.ts';
+import { mainThreadUsPerCall, median, stagesPerCall, type ServerSnapshot } from '../test/bench/harness/figures.ts';
 import { peerSnapshot, runtimeSnapshot } from '../test/bench/harness/server-stats.ts';
 import { runOpen } from '../test/bench/loadgen.ts';
 import { forkTs } from '../test/bench/harness/processes.ts';
+import { sloHeader } from '../runtime/shared/edge-protocol.ts';
 import { startRuntimeProcess } from './runtime-process.ts';
 import { ensureModels } from './gen-models.ts';
 
@@ -71,10 +72,7 @@ async function measure(url: string, headers: Record<string, string>, snapshot: (
   const statuses: Record<number, number> = {};
   for (const st of r.status) statuses[st] = (statuses[st] ?? 0) + 1;
   const calls = r.status.filter((st) => st > 0).length;
-  const us =
-    before.mainThreadCpuMs === null || after.mainThreadCpuMs === null
-      ? NaN
-      : (1000 * (after.mainThreadCpuMs - before.mainThreadCpuMs)) / calls;
+  const us = mainThreadUsPerCall(before, after, calls) ?? NaN;
   const batches = before.batches === null || after.batches === null ? null : after.batches - before.batches;
   const meanBatch = batches ? calls / batches : null;
   return { us, statuses, meanBatch, stages: stagesPerCall(before.hostStageSec, after.hostStageSec, calls) };
@@ -105,7 +103,7 @@ async function main(): Promise<void> {
       const [e, s] = together
         ? await Promise.all([measure(echoUrl, {}, peerSnapshot, 10 * i), measure(runtimeUrl, {}, runtimeSnapshot, 10 * i + 2)])
         : [await measure(echoUrl, {}, peerSnapshot, 10 * i), await measure(runtimeUrl, {}, runtimeSnapshot, 10 * i + 2)];
-      const r = await measure(runtimeUrl, { 'x-slo-ms': '0.0001' }, runtimeSnapshot, 10 * i + 4);
+      const r = await measure(runtimeUrl, { [sloHeader]: '0.0001' }, runtimeSnapshot, 10 * i + 4);
       rows.push({ echo: e.us, served: s.us, refused: r.us });
       console.log(
         `[host-cost] round ${i + 1}: hono-echo ${e.us.toFixed(0)} us ${JSON.stringify(e.statuses)}; served ${s.us.toFixed(0)} us ${JSON.stringify(s.statuses)}; refused ${r.us.toFixed(0)} us ${JSON.stringify(r.statuses)}`,

@@ -96,17 +96,18 @@ export class CostFitter {
 
   #refit(): CostFit | undefined {
     const fresh = fitTheilSen([...this.#anchorB, ...this.#b], [...this.#anchorMs, ...this.#ms]);
-    if (this.#usable(fresh)) return (this.#lastGood = fresh);
+    const verdict = this.#judge(fresh);
+    if (verdict === 'usable') return (this.#lastGood = fresh);
     // Not usable: either the anchors disagree with recent batches (the device got faster or slower since the
     // probe), or the evidence lost its slope (small batches on a loaded machine ran slower than the probe's
     // large ones, so every slope was negative and the median clamped to 0; seen in CI). Recent batches alone
     // then decide: their own line, or the last good line scaled to their level (the shape from before, the
     // level from now). A device whose cost stopped growing with the batch is far less likely than a noisy level.
-    const lostSlope = fresh !== undefined && fresh.relativeError <= maxRelativeError;
+    const lostSlope = verdict === 'lost-slope';
     if (this.#b.length >= refitEvery) {
       const own = fitTheilSen(this.#b, this.#ms);
-      const recent = this.#usable(own) ? own : this.#lastGood && fitScaled(this.#b, this.#ms, this.#lastGood);
-      if (this.#usable(recent)) {
+      const recent = this.#judge(own) === 'usable' ? own : this.#lastGood && fitScaled(this.#b, this.#ms, this.#lastGood);
+      if (this.#judge(recent) === 'usable') {
         const reason = lostSlope
           ? 'the evidence lost its slope (alpha 0); the last good line, scaled to recent batches'
           : 'the warm-up probe points disagree with recent batches; fitted on recent batches';
@@ -131,10 +132,14 @@ export class CostFitter {
     return fresh;
   }
 
-  /** A fit that may be acted on: it matches its own evidence, and it did not drop a slope the last good fit had. */
-  #usable(f: CostFit | undefined): boolean {
-    if (!f || f.relativeError > maxRelativeError) return false;
-    return !(f.alphaMs === 0 && this.#lastGood !== undefined && this.#lastGood.alphaMs > 0);
+  /**
+   * Whether a fit may be acted on, and if not why: `usable` when it matches its own evidence and keeps the
+   * slope the last good fit had; `lost-slope` when it matches its evidence but its slope dropped to 0;
+   * `misfit` when it misses its evidence (or there is none).
+   */
+  #judge(f: CostFit | undefined): 'usable' | 'lost-slope' | 'misfit' {
+    if (!f || f.relativeError > maxRelativeError) return 'misfit';
+    return f.alphaMs === 0 && this.#lastGood !== undefined && this.#lastGood.alphaMs > 0 ? 'lost-slope' : 'usable';
   }
 
   /**

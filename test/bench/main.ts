@@ -33,8 +33,7 @@ import { hostSpecs, runSpecs, seedOf } from './harness/specs.ts';
 import { loadHandlers } from './peers/peer-kit.ts';
 import { CAPACITY_PEER, FULL, FUNCTIONS, MODELS, PEERS, QUICK, type Plan } from './plan.ts';
 import { writeReport, type BenchData } from './report/report.ts';
-import { n } from './report/format.ts';
-import { consoleSummary } from './report/sections.ts';
+import { consoleSummary, hostPairLine } from './report/sections.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = path.join(root, 'bench-results');
@@ -263,9 +262,7 @@ async function main(): Promise<void> {
   }
   log(`host-path pair: ${PAIR_RUNTIME} and hono-echo loaded together`);
   const hostPair = await measurePair(plan, env, capacity.get('mlp')!);
-  log(
-    `  ${hostPair.ratePerSec.toFixed(0)}/s each: ${n(hostPair.runtimeUs, 0)} us vs ${n(hostPair.echoUs, 0)} us per call, median ratio ${n(hostPair.ratio, 2)} (${hostPair.rounds.map((r) => n(r.ratio, 2)).join(', ')})`,
-  );
+  log(`  ${hostPairLine(hostPair)}`);
   await loadgen.stop(3000);
 
   const data: BenchData = {

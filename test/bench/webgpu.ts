@@ -35,6 +35,7 @@ import type { PolicyName } from '../../runtime/index.ts';
 import type { CeilingResult } from './ceiling.ts';
 import { quantile } from './harness/figures.ts';
 import { forkTs } from './harness/processes.ts';
+import { getText } from './harness/server-stats.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = path.join(root, 'bench-results');
@@ -158,7 +159,7 @@ async function measure(url: string, ratePerSec: number, runMs: number): Promise<
   // decays while a hold still stands, and the joules it reports would describe a trickle, not this rate.
   const viewed = (async () => {
     await sleep(0.9 * runMs);
-    return (await (await fetch(`${url}/functions/${FN}`)).json()) as FunctionView;
+    return JSON.parse(await getText(`${url}/functions/${FN}`)) as FunctionView;
   })();
   const [sent, view] = await Promise.all([openLoop(url, FN, () => body, ratePerSec, runMs, 16), viewed]);
   const ok = sent.filter((s) => s.status === 200);
@@ -278,7 +279,7 @@ function report(
     "# webgpu bench: the MLP on `device: 'webgpu'`",
     '',
     `\`${meta.command}\`, ${meta.date}, ${meta.cores} cores (${meta.cpu}), node ${meta.node}, ${meta.seconds} s.`,
-    `NVIDIA GPU (nvidia-smi): ${meta.gpu ?? "none found. Where no GPU exists (CI), WebGPU runs on Mesa's lavapipe, software Vulkan on the CPU: a slow device with a GPU-like cost curve, not a GPU's figures"}.`,
+    `NVIDIA GPU (nvidia-smi): ${meta.gpu ?? "none found. Without a GPU (CI), WebGPU runs on Mesa's lavapipe, software Vulkan on the CPU: a slow device with a GPU-like cost curve, not a GPU's figures"}.`,
     `Function SLO in the runs: ${meta.slo}; offered rates capped at ${meta.maxRatePerSec}/s. Kept apart from results.md so that the CPU figures stay comparable.`,
     '',
     '## Ceiling: bare `session.run` on webgpu, per batch size',

@@ -31,8 +31,8 @@ test('a rate that is not a positive number is refused', () => {
 });
 
 test('an SLO that is not a duration is refused', () => {
-  assert.throws(() => webgpuOptionsFrom(['--slo', 'soon']), /--slo/);
-  assert.throws(() => webgpuOptionsFrom(['--slo', '-3ms']), /--slo/);
+  assert.throws(() => webgpuOptionsFrom(['--slo', 'soon']), /--slo must be a positive duration/);
+  assert.throws(() => webgpuOptionsFrom(['--slo', '-3ms']), /--slo must be a positive duration/);
 });
 
 test('a flag without its value is refused rather than read as the next flag', () => {

@@ -85,7 +85,6 @@ function beyond(d: 'FP16' | 'FP32'): { why: string } {
  * FP16 and FP32 a number within their finite range (FP16 rounded to the nearest half), integers a whole number
  * in their range.
  */
-
 export function jsonElement(d: V2Datatype, v: unknown): number | bigint | string | { why: string } {
   if (d === 'BOOL') return typeof v === 'boolean' ? (v ? 1 : 0) : { why: 'not true or false' };
   if (d === 'BYTES') return typeof v === 'string' ? v : { why: 'not a string' };

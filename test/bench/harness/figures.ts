@@ -134,7 +134,6 @@ export interface RunFigures {
   recovery: RecoveryFigures | null;
 }
 
-/** The q-quantile (0..1) of `xs` by nearest rank; NaN for none. */
 /** The median of `xs` (the mean of the middle two for an even count), NaN for none. */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -143,6 +142,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The q-quantile (0..1) of `xs` by nearest rank; NaN for none. */
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -263,8 +263,7 @@ export function computeFigures(x: FigureInputs): RunFigures {
     if (load.status[i] > 0) job.answered++;
     if (load.status[i] === 503) job.shed++;
   }
-  const mainMs =
-    x.after.mainThreadCpuMs !== null && x.before.mainThreadCpuMs !== null ? x.after.mainThreadCpuMs - x.before.mainThreadCpuMs : null;
+  const mainMs = mainThreadMsBetween(x.before, x.after);
   const lost = (i: number) => load.status[i] === 0 || load.status[i] === -1;
   return {
     offeredPerSec: measured.length / sec,
@@ -291,8 +290,8 @@ export function computeFigures(x: FigureInputs): RunFigures {
     busyFraction: x.windowMs > 0 && Number.isFinite(busyMs) ? busyMs / x.windowMs : NaN,
     serverCpuMsPerReply: Number.isFinite(cpuMs) && okAll > 0 ? cpuMs / okAll : null,
     job,
-    mainThreadCpuMs: mainMs !== null && Number.isFinite(mainMs) ? mainMs : null,
-    mainThreadCpuUsPerCall: mainMs !== null && Number.isFinite(mainMs) && job.answered > 0 ? (1000 * mainMs) / job.answered : null,
+    mainThreadCpuMs: mainMs,
+    mainThreadCpuUsPerCall: mainThreadUsPerCall(x.before, x.after, job.answered),
     hostStagesUsPerCall: stagesPerCall(x.before.hostStageSec, x.after.hostStageSec, job.answered),
     loadgenCpuMsPerRequest: load.status.length ? load.cpuMs / load.status.length : NaN,
     sendLagP99Ms: quantile(Array.from(load.sendLagMs), 0.99),
@@ -314,7 +313,23 @@ export function computeFigures(x: FigureInputs): RunFigures {
   };
 }
 
-/** Per-stage deltas in us per call; null where either side lacks the counters. */
+/** Main-thread CPU between two snapshots, ms; null where either lacks it. */
+export function mainThreadMsBetween(before: ServerSnapshot, after: ServerSnapshot): number | null {
+  if (before.mainThreadCpuMs === null || after.mainThreadCpuMs === null) return null;
+  const ms = after.mainThreadCpuMs - before.mainThreadCpuMs;
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * Main-thread CPU per call between two snapshots, us: the host path's figure, read the same way by the
+ * sweep, the host-path pair and `npm run host-cost` (each says which calls it counts). Null without the
+ * counter or without calls.
+ */
+export function mainThreadUsPerCall(before: ServerSnapshot, after: ServerSnapshot, calls: number): number | null {
+  const ms = mainThreadMsBetween(before, after);
+  return ms === null || calls === 0 ? null : (1000 * ms) / calls;
+}
+
 /** Main-thread us per call in each host stage between two snapshots; null when either lacks them. */
 export function stagesPerCall(
   before: Record<string, number> | null,

@@ -5,7 +5,7 @@
  * as the sweep's are, differ by more than the gap being measured. The generators swap servers every round.
  */
 import type { LoadResult } from '../loadgen.ts';
-import { median } from './figures.ts';
+import { mainThreadUsPerCall, median } from './figures.ts';
 import type { Child } from './processes.ts';
 import type { PeerSession } from './session.ts';
 
@@ -77,21 +77,18 @@ export async function measureHostPair(
     const before = await Promise.all([runtime.snapshot(), echo.snapshot()]);
     const [rt, ec] = await both(o.durationMs, o.seed + 2 * i + 1);
     const after = await Promise.all([runtime.snapshot(), echo.snapshot()]);
-    const perCall = (k: 0 | 1, calls: number) => {
-      const a = after[k].mainThreadCpuMs;
-      const b = before[k].mainThreadCpuMs;
-      return a === null || b === null || calls === 0 ? null : (1000 * (a - b)) / calls;
-    };
-    const runtimeUs = perCall(0, served(rt.result));
+    const runtimeServed = served(rt.result);
+    const echoServed = served(ec.result);
+    const runtimeUs = mainThreadUsPerCall(before[0], after[0], runtimeServed);
+    const echoUs = mainThreadUsPerCall(before[1], after[1], echoServed);
     const batches = after[0].batches === null || before[0].batches === null ? null : after[0].batches - before[0].batches;
-    const echoUs = perCall(1, served(ec.result));
     rounds.push({
       runtimeUs,
       echoUs,
       ratio: runtimeUs === null || echoUs === null ? null : runtimeUs / echoUs,
-      runtimeMeanBatch: batches ? served(rt.result) / batches : null,
-      runtimeServed: served(rt.result),
-      echoServed: served(ec.result),
+      runtimeMeanBatch: batches ? runtimeServed / batches : null,
+      runtimeServed,
+      echoServed,
       runtimeOther: other(rt.result),
       echoOther: other(ec.result),
     });

@@ -38,7 +38,8 @@ export function promByLabel(text: string, name: string, label: string): Record<s
   return out;
 }
 
-async function getText(url: string, timeoutMs = 10000): Promise<string> {
+/** The body of a GET, or an error on a non-2xx status or after `timeoutMs`. */
+export async function getText(url: string, timeoutMs = 10000): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   return res.text();

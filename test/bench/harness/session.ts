@@ -160,17 +160,7 @@ export class PeerSession {
 
   /** An open-loop job left out of the figures (JIT, connections, the runtime's first fits). */
   async warmUp(streams: { fn: string; weight: number }[], ratePerSec: number, durationMs: number, idleTimeoutMs: number): Promise<void> {
-    const job: OpenJob = {
-      kind: 'open',
-      url: this.url,
-      seed: 99,
-      ratePerSec,
-      leadInMs: 0,
-      durationMs,
-      drainMs: 3000,
-      maxConnections: this.#env.maxConnections,
-      streams: this.#streams(streams),
-    };
+    const job = this.openJob({ streams, ratePerSec, seed: 99, leadInMs: 0, durationMs, drainMs: 3000 });
     await this.#env.loadgen.ask({ type: 'job', job }, 'result', durationMs + 60000);
     if (!(await this.waitIdle(idleTimeoutMs))) await this.restart();
   }

@@ -62,6 +62,9 @@ export interface PerfSummary {
   topSelf: { symbol: string; samples: number }[];
 }
 
+/** A frame in V8's C++ runtime (`v8::internal::Runtime_DefineNamedOwnIC_Slow`): the name to report. */
+const runtimeCall = /Runtime_\w+/;
+
 const byCount = <K>(m: Map<K, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
 const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
 
@@ -74,9 +77,9 @@ export function summarizePerf(stacks: readonly PerfStack[], shorten: (frame: str
     const phase = phases.find(([, re]) => stack.some((f) => re.test(f)))?.[0] ?? 'other';
     bump(phaseCounts, phase);
     if (stack.length > 0) bump(self, shorten(stack[0]));
-    const at = stack.findIndex((f) => /Runtime_\w+/.test(f));
+    const at = stack.findIndex((f) => runtimeCall.test(f));
     if (at >= 0) {
-      const runtime = /(Runtime_\w+)/.exec(stack[at])![1];
+      const runtime = runtimeCall.exec(stack[at])![0];
       const caller = stack.slice(at + 1).find((f) => f.startsWith('JS:')) ?? '(no JavaScript caller)';
       bump(slow, `${runtime}\u0000${shorten(caller)}`);
     }

@@ -6,6 +6,7 @@
 import { fitRows, hostCpuRows, overloadRows, shedCosts, stageRows, sweepTopRatios } from './derived.ts';
 import type { BenchData } from './report.ts';
 import { n, pct } from './format.ts';
+import type { HostPairResult } from '../harness/host-pair.ts';
 
 export function capacitySection(data: BenchData): string[] {
   const L: string[] = ['## Ceiling and capacity', ''];
@@ -185,6 +186,11 @@ export function fitSection(data: BenchData): string[] {
   return L;
 }
 
+/** The host-path pair in one line: who, at what rate, us per call each, the median ratio and each round's. */
+export function hostPairLine(pair: HostPairResult): string {
+  return `${pair.runtime} and ${pair.echo} loaded together at ${pair.ratePerSec.toFixed(0)}/s each: ${n(pair.runtimeUs, 0)} us vs ${n(pair.echoUs, 0)} us, median ratio ${n(pair.ratio, 2)} over ${pair.rounds.length} rounds (${pair.rounds.map((r) => n(r.ratio, 2)).join(', ')})`;
+}
+
 /** The summary printed at the end of a bench: the same figures as above, one line each. */
 export function consoleSummary(data: BenchData): string[] {
   const L: string[] = [];
@@ -199,11 +205,7 @@ export function consoleSummary(data: BenchData): string[] {
     L.push(
       `main-thread CPU/call at C(${r.model}) ${r.offeredPerSec.toFixed(0)}/s: ${r.peer} ${n(r.mainUsPerCall, 0)} us${r.peer === echo?.name ? '' : `, hono-echo ${n(r.echoUsPerCall, 0)} us, ratio ${n(r.ratio, 2)}`}`,
     );
-  const pair = data.hostPair;
-  if (pair)
-    L.push(
-      `main-thread CPU/call, ${pair.runtime} and ${pair.echo} loaded together at ${pair.ratePerSec.toFixed(0)}/s each: ${n(pair.runtimeUs, 0)} us vs ${n(pair.echoUs, 0)} us, median ratio ${n(pair.ratio, 2)} over ${pair.rounds.length} rounds (${pair.rounds.map((r) => n(r.ratio, 2)).join(', ')})`,
-    );
+  if (data.hostPair) L.push(`main-thread CPU/call, ${hostPairLine(data.hostPair)}`);
   for (const r of overloadRows(data)) {
     const v = r.recovery;
     const overEcho = echoKnee?.found ? `, ${n(r.offeredPerSec / echoKnee.capacityPerSec, 2)} x hono-echo's knee` : '';
